@@ -1,0 +1,73 @@
+// backend.h for builds without a CUDA toolkit: nothing is compiled in, every device
+// call fails with code BITGRAD_NO_CUDA. No CUDA header is included here.
+#include "backend.h"
+
+namespace bg {
+namespace cuda {
+namespace {
+
+const char* const kNoCudaReason = "this binary was built without CUDA (no toolkit found at build time)";
+
+Status no_cuda() {
+  Status s;
+  s.ok = false;
+  s.code = "BITGRAD_NO_CUDA";
+  s.message = kNoCudaReason;
+  return s;
+}
+
+template <class T>
+void clear_out(T** out) {
+  if (out) *out = nullptr;
+}
+
+}  // namespace
+
+Probe probe() {
+  Probe p;
+  p.compiled = false;
+  p.usable = false;
+  p.reason = kNoCudaReason;
+  return p;
+}
+
+bool compiled() { return false; }
+
+Status malloc_async(int, size_t, void** out) {
+  clear_out(out);
+  return no_cuda();
+}
+
+Status free_async(int, void*) { return no_cuda(); }
+
+Status copy_h2d(int, void*, const void*, size_t) { return no_cuda(); }
+Status copy_d2h(int, void*, const void*, size_t) { return no_cuda(); }
+Status copy_d2d(int, void*, const void*, size_t) { return no_cuda(); }
+Status memset_async(int, void*, int, size_t) { return no_cuda(); }
+
+Status alloc_pinned(size_t, void** out) {
+  clear_out(out);
+  return no_cuda();
+}
+
+void free_pinned(void*) {}
+
+Status on_complete(int, void (*)(void*), void*) { return no_cuda(); }
+Status synchronize(int) { return no_cuda(); }
+
+Status pool_stats(int, PoolStats* out) {
+  if (out) *out = PoolStats();
+  return no_cuda();
+}
+
+Status empty_cache(int) { return no_cuda(); }
+
+// No CUDA context exists, so none can be corrupted.
+Status sticky_error() { return Status::Ok(); }
+
+size_t bce_logits_scratch_bytes(int64_t) { return 0; }
+
+Status bce_logits(int, const BceLogitsArgs&, void*, int32_t*) { return no_cuda(); }
+
+}  // namespace cuda
+}  // namespace bg

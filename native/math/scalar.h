@@ -1,0 +1,19 @@
+// Float overloads of the primitives the per-element math templates use.
+// Vector types (native/cpu/vec_*.h) provide the same names, so a loss written once
+// against these names compiles for scalar CPU, AVX2, AVX-512 and CUDA.
+#pragma once
+#include <cmath>
+#include "../common/hd.h"
+
+namespace bg {
+
+BG_HD BG_INLINE float vexp(float x) { return expf(x); }
+BG_HD BG_INLINE float vlog1p(float x) { return log1pf(x); }
+BG_HD BG_INLINE float vabs(float x) { return fabsf(x); }
+BG_HD BG_INLINE float vmax(float a, float b) { return a > b ? a : (a != a ? a : b); }
+// select(c, a, b) = c ? a : b, where c comes from a comparison below.
+BG_HD BG_INLINE float vselect(bool c, float a, float b) { return c ? a : b; }
+BG_HD BG_INLINE bool vge(float a, float b) { return a >= b; }
+BG_HD BG_INLINE float vrecip(float x) { return 1.0f / x; }
+
+}  // namespace bg

@@ -1,0 +1,67 @@
+// Shared test helpers: a seeded RNG, float64 references, tolerant comparisons.
+
+/** Mulberry32: small, seeded, reproducible. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function uniform(r: () => number, n: number, lo: number, hi: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * r();
+  return out;
+}
+
+/** float64 softplus, stable. */
+export function softplus(x: number): number {
+  return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+}
+
+export function sigmoid(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+}
+
+/** PyTorch's binary_cross_entropy_with_logits per element, in float64. */
+export function bceRef(x: number, y: number, w = 1, p = 1): { loss: number; grad: number } {
+  const lw = 1 + (p - 1) * y;
+  return {
+    loss: w * ((1 - y) * x + lw * softplus(-x)),
+    grad: w * ((p * y + 1 - y) * sigmoid(x) - p * y),
+  };
+}
+
+/** Asserts |a - b| <= atol + rtol |b| elementwise, with a useful message. */
+export function expectClose(actual: ArrayLike<number> | number, expected: ArrayLike<number> | number, rtol = 1e-5, atol = 1e-6): void {
+  const a = typeof actual === 'number' ? [actual] : Array.from(actual);
+  const e = typeof expected === 'number' ? [expected] : Array.from(expected);
+  if (a.length !== e.length) throw new Error(`length ${a.length} != ${e.length}`);
+  for (let i = 0; i < a.length; i++) {
+    const ok = (Number.isNaN(e[i]) && Number.isNaN(a[i])) || Math.abs(a[i] - e[i]) <= atol + rtol * Math.abs(e[i]);
+    if (!ok) throw new Error(`element ${i}: got ${a[i]}, expected ${e[i]} (rtol ${rtol}, atol ${atol})`);
+  }
+}
+
+/** Runs fn and returns the thrown error (fails if nothing is thrown). */
+export function thrown(fn: () => unknown): any {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}
+
+export async function rejected(p: Promise<unknown>): Promise<any> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
