@@ -3,7 +3,7 @@
 // nothing and downloads nothing (npm 11 blocks dependencies' install scripts by
 // default anyway; the loader never needs this to have run). Only when no prebuild
 // matches this platform does it build the CPU backend from source with node-gyp.
-// In a source checkout (a clone, with tests/) the build is left to `npm run build`.
+// In a source checkout (a clone, with tests/) the build is left to `npm run compile` (run by prepare).
 'use strict';
 const fs = require('fs');
 const path = require('path');

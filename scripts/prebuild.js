@@ -19,6 +19,6 @@ const prebuildify = require.resolve('prebuildify/bin.js');
 const r = spawnSync(process.execPath, [prebuildify, '--napi', '--strip', '--tag-libc', '--name', name], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, PREBUILD_NODE_GYP: `"${process.execPath}" "${shim}"`, BITGRAD_PREBUILD_TARGET: name },
+  env: { ...process.env, PREBUILD_NODE_GYP: shim, BITGRAD_PREBUILD_TARGET: name },
 });
 process.exit(r.status === null ? 1 : r.status);

@@ -22,7 +22,7 @@ test(
     }
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bitgrad-pack-'));
     try {
-      const packed = execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
+      const packed = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
       const info = JSON.parse(packed)[0];
       const files: string[] = info.files.map((f: { path: string }) => f.path);
       expect(files).toContain('dist/index.js');
