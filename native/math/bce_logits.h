@@ -22,7 +22,8 @@ BG_HD BG_INLINE void bce_logits_elem(V x, V y, V w, V p, V& loss, V& dloss) {
   // softplus(-x) = max(-x, 0) + log1p(exp(-|x|))
   const V sp = vmax(zero - x, zero) + vlog1p(e);
   const V py = p * y;
-  const V lw = one + py - y;  // 1 + (p - 1) y
+  // 1 + (p - 1) y, ordered so that y near 1 does not cancel (1 - y is exact for y >= 1/2).
+  const V lw = (one - y) + py;
   loss = w * ((one - y) * x + lw * sp);
   dloss = w * (lw * sig - py);
 }
