@@ -1,22 +1,10 @@
 // Shared test helpers: a seeded RNG, float64 references, tolerant comparisons.
 
-/** Mulberry32: small, seeded, reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function uniform(r: () => number, n: number, lo: number, hi: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * r();
-  return out;
-}
+// The seeded generator and uniform fill are shared with the plain-JS GPU parity cases.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const shared = require('./gpu/parity.js') as { rng(seed: number): () => number; uniform(r: () => number, n: number, lo: number, hi: number): Float32Array };
+export const rng = shared.rng;
+export const uniform = shared.uniform;
 
 /** float64 softplus, stable. */
 export function softplus(x: number): number {

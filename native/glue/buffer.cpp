@@ -232,6 +232,24 @@ void* host_ptr(Napi::TypedArray ta) {
   return ta.ByteLength() == 0 ? nullptr : static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
 }
 
+// (buffer, typed array) arguments of write/read/readAsync; the array may not be larger
+// than the buffer.
+struct HostTransfer {
+  Storage& storage;
+  Napi::TypedArray array;
+  size_t bytes;
+};
+
+HostTransfer host_transfer(const Napi::CallbackInfo& info, const char* array_name) {
+  Napi::Env env = info.Env();
+  NativeBuffer& b = live_buffer(env, info[0], "buffer");
+  Napi::TypedArray a = host_array(env, info[1], array_name);
+  const size_t bytes = a.ByteLength();
+  if (bytes > b.storage->bytes)
+    throw_validation(env, "BITGRAD_SHAPE_MISMATCH", std::string(array_name) + " is larger than the buffer");
+  return HostTransfer{*b.storage, a, bytes};
+}
+
 // Device -> pageable host, blocking: through pinned staging so the copy is a true DMA.
 void read_blocking(Napi::Env env, const Storage& s, void* dst, size_t bytes) {
   if (bytes == 0) return;
@@ -260,15 +278,12 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
 
 Napi::Value Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  NativeBuffer& b = live_buffer(env, info[0], "buffer");
-  Napi::TypedArray src = host_array(env, info[1], "source");
-  const size_t bytes = src.ByteLength();
-  if (bytes > b.storage->bytes) throw_validation(env, "BITGRAD_SHAPE_MISMATCH", "source is larger than the buffer");
-  if (bytes == 0) return env.Undefined();
-  if (b.storage->device == kCpu) {
-    std::memcpy(b.storage->ptr, host_ptr(src), bytes);
+  HostTransfer t = host_transfer(info, "source");
+  if (t.bytes == 0) return env.Undefined();
+  if (t.storage.device == kCpu) {
+    std::memcpy(t.storage.ptr, host_ptr(t.array), t.bytes);
   } else {
-    cuda::Status st = cuda::copy_h2d(b.storage->device, b.storage->ptr, host_ptr(src), bytes);
+    cuda::Status st = cuda::copy_h2d(t.storage.device, t.storage.ptr, host_ptr(t.array), t.bytes);
     if (!st.ok) throw_status(env, st, "write");
   }
   return env.Undefined();
@@ -276,35 +291,31 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
 
 Napi::Value Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  NativeBuffer& b = live_buffer(env, info[0], "buffer");
-  Napi::TypedArray dst = host_array(env, info[1], "destination");
-  const size_t bytes = dst.ByteLength();
-  if (bytes > b.storage->bytes) throw_validation(env, "BITGRAD_SHAPE_MISMATCH", "destination is larger than the buffer");
-  if (b.storage->device == kCpu) {
-    if (bytes) std::memcpy(host_ptr(dst), b.storage->ptr, bytes);
+  HostTransfer t = host_transfer(info, "destination");
+  if (t.storage.device == kCpu) {
+    if (t.bytes) std::memcpy(host_ptr(t.array), t.storage.ptr, t.bytes);
   } else {
-    read_blocking(env, *b.storage, host_ptr(dst), bytes);
+    read_blocking(env, t.storage, host_ptr(t.array), t.bytes);
   }
   return env.Undefined();
 }
 
 Napi::Value ReadAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  NativeBuffer& b = live_buffer(env, info[0], "buffer");
-  Napi::TypedArray dst = host_array(env, info[1], "destination");
-  const size_t bytes = dst.ByteLength();
-  if (bytes > b.storage->bytes) throw_validation(env, "BITGRAD_SHAPE_MISMATCH", "destination is larger than the buffer");
+  HostTransfer t = host_transfer(info, "destination");
+  const size_t bytes = t.bytes;
+  Napi::TypedArray dst = t.array;
   auto deferred = Napi::Promise::Deferred::New(env);
-  if (b.storage->device == kCpu || bytes == 0) {
-    if (bytes) std::memcpy(host_ptr(dst), b.storage->ptr, bytes);
+  if (t.storage.device == kCpu || bytes == 0) {
+    if (bytes) std::memcpy(host_ptr(dst), t.storage.ptr, bytes);
     deferred.Resolve(env.Undefined());
     return deferred.Promise();
   }
-  const int device = b.storage->device;
+  const int device = t.storage.device;
   void* pinned = nullptr;
   cuda::Status st = cuda::alloc_pinned(bytes, &pinned);
   if (!st.ok) throw_status(env, st, "read");
-  st = cuda::copy_d2h(device, pinned, b.storage->ptr, bytes);
+  st = cuda::copy_d2h(device, pinned, t.storage.ptr, bytes);
   if (!st.ok) {
     cuda::free_pinned(pinned);
     throw_status(env, st, "read");
