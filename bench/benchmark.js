@@ -96,23 +96,30 @@ async function cpu() {
     { name: `memcpy ${12 * n} B`, fn: () => big2.set(big), elements: 0, bytes: 2 * 12 * n },
     { name: `bitgrad bceWithLogitsSync fwd+grad n=${n} (1 thread)`, setup: () => b.setNumThreads(1), fn: () => { b.setNumThreads(1); b.losses.bceWithLogitsSync(x, y); }, elements: n, bytes: 12 * n },
     { name: `bitgrad bceWithLogitsSync fwd+grad n=${n} (${threads} threads)`, fn: () => { b.setNumThreads(threads); b.losses.bceWithLogitsSync(x, y); }, elements: n, bytes: 12 * n },
-    { name: `bitgrad bceWithLogits (async) fwd+grad n=${n} (${threads} threads)`, defer: true, fn: (d) => b.losses.bceWithLogits(x, y).then(() => d.resolve()), elements: n, bytes: 12 * n },
+    { name: `bitgrad bceWithLogitsSync fwd+grad n=${n} (${threads} threads, gradInto reused)`, fn: () => { b.setNumThreads(threads); b.losses.bceWithLogitsSync(x, y, { gradInto: grad }); }, elements: n, bytes: 12 * n },
+    { name: `bitgrad bceWithLogitsSync fwd+grad n=${n} (1 thread, gradInto reused)`, fn: () => { b.setNumThreads(1); b.losses.bceWithLogitsSync(x, y, { gradInto: grad }); }, elements: n, bytes: 12 * n },
+    { name: `bitgrad bceWithLogits (async) fwd+grad n=${n} (${threads} threads)`, defer: true, fn: (d) => { b.setNumThreads(threads); b.losses.bceWithLogits(x, y).then(() => d.resolve()); }, elements: n, bytes: 12 * n },
     { name: `plain JavaScript loop fwd+grad n=${n}`, fn: () => jsBce(x, y, grad), elements: n, bytes: 12 * n },
   ];
   const results = await runSuite(cases);
   b.setNumThreads(threads);
   const by = (p) => results.find((r) => r.name.startsWith(p));
   const memcpy = results[0];
-  const one = by('bitgrad bceWithLogitsSync fwd+grad') ;
+  const one = results[1];
   const all = results[2];
+  const allInto = results[3];
+  const oneInto = results[4];
   const js = by('plain JavaScript');
   return {
     results,
     ratios: {
       bitgradAllThreadsVsPlainJs: +(js.meanMs / all.meanMs).toFixed(2),
       bitgradOneThreadVsPlainJs: +(js.meanMs / one.meanMs).toFixed(2),
+      bitgradAllThreadsGradIntoVsPlainJs: +(js.meanMs / allInto.meanMs).toFixed(2),
       twoThreadsVsOne: +(one.meanMs / all.meanMs).toFixed(2),
+      twoThreadsVsOneGradInto: +(oneInto.meanMs / allInto.meanMs).toFixed(2),
       fractionOfMemcpyBandwidth: +(all.gbPerSec / memcpy.gbPerSec).toFixed(3),
+      fractionOfMemcpyBandwidthGradInto: +(allInto.gbPerSec / memcpy.gbPerSec).toFixed(3),
     },
   };
 }

@@ -283,3 +283,33 @@ describe('tensor inputs on the CPU', () => {
     });
   });
 });
+
+describe('gradInto', () => {
+  test('writes into the given array or tensor, also in place over the logits', async () => {
+    const r = rng(21);
+    const x = uniform(r, 1000, -5, 5);
+    const y = uniform(r, 1000, 0, 1);
+    const want = bceWithLogitsSync(x, y).grad!;
+    const into = new Float32Array(1000);
+    const out = await bceWithLogits(x, y, { gradInto: into });
+    expect(out.grad).toBe(into);
+    expect(Array.from(into)).toEqual(Array.from(want));
+    const xs = x.slice();
+    const inPlace = bceWithLogitsSync(xs, y, { gradInto: xs });
+    expect(Array.from(inPlace.grad!)).toEqual(Array.from(want));
+    bitgrad.scope(() => {
+      const xt = bitgrad.tensor(x, [1000], { device: 'cpu' });
+      const yt = bitgrad.tensor(y, [1000], { device: 'cpu' });
+      const gt = bitgrad.tensor(new Float32Array(1000), [1000], { device: 'cpu' });
+      const res = bceWithLogitsSync(xt, yt, { gradInto: gt });
+      expect(res.grad).toBe(gt);
+      expect(Array.from(gt.dataSync())).toEqual(Array.from(want));
+      expect(thrown(() => bceWithLogitsSync(xt, yt, { gradInto: bitgrad.tensor(new Float32Array(3), [3], { device: 'cpu' }) })).code).toBe(
+        'BITGRAD_SHAPE_MISMATCH',
+      );
+      gt.dispose();
+      expect(thrown(() => bceWithLogitsSync(xt, yt, { gradInto: gt })).code).toBe('BITGRAD_DISPOSED');
+    });
+    expect(thrown(() => bceWithLogitsSync(x, y, { gradInto: new Float32Array(3) })).code).toBe('BITGRAD_SHAPE_MISMATCH');
+  });
+});

@@ -21,7 +21,7 @@ function pool(r: () => number): unknown[] {
     disposed, f2, i2, u3, { reduction: 'bogus' }, { reduction: 'none', gradOutput: 3 }, { weight: 'w' },
     { weight: Float32Array.of(1, 2, 3) }, { posWeight: NaN }, { shape: [3, 3] }, { shape: 'x' }, { grad: 'yes' },
     { checkTargets: 1 }, { device: 'tpu' }, { device: 'cuda:3' }, { weightShape: [-1] }, { gradOutput: f2 },
-    { posWeight: i2 }, { weight: disposed }, Object.create(null), new Proxy({}, {}), new Map(), new Date(0),
+    { posWeight: i2 }, { weight: disposed }, { gradInto: f2 }, { gradInto: disposed }, { gradInto: new Float32Array(2) }, Object.create(null), new Proxy({}, {}), new Map(), new Date(0),
   ];
 }
 

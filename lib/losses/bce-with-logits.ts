@@ -28,6 +28,12 @@ export interface BceWithLogitsOptions {
   /** Compute the gradient (default true). */
   grad?: boolean;
   /**
+   * Write the gradient into this array or tensor (same element count / shape and device
+   * as the logits) instead of a new one: a training loop reuses its buffers. It is
+   * returned as `grad`. It may be the logits themselves (the gradient overwrites them).
+   */
+  gradInto?: Float32Array | Tensor;
+  /**
    * Reject targets that are NaN or outside [0, 1] with `BITGRAD_TARGET_OUT_OF_RANGE`
    * (default true). PyTorch does not check; pass false for its exact behaviour.
    */
@@ -98,7 +104,7 @@ function prepare(logits: unknown, targets: unknown, rawOpts: unknown): Prepared<
       x: logits,
       y: targets,
       loss: new Float32Array(reduction === 0 ? n : 1),
-      grad: wantGrad ? new Float32Array(n) : undefined,
+      grad: wantGrad ? hostGradInto(opts.gradInto, n) : undefined,
       gradScale: 1,
       checkTargets,
     };
@@ -176,10 +182,14 @@ function prepare(logits: unknown, targets: unknown, rawOpts: unknown): Prepared<
     return [full.buffer, 1, n];
   };
   const lossT = allocTensor(reduction === 0 ? shape : [], 'float32', dev);
-  const gradT = wantGrad ? allocTensor(shape, 'float32', dev) : null;
+  const gradInto = opts.gradInto;
+  if (gradInto !== undefined && !(gradInto instanceof Tensor && gradInto.dtype === 'float32' && sameShape(gradInto.shape, shape) && gradInto.device === device))
+    throw new ValidationError(`gradInto must be a float32 tensor of shape [${shape.join(', ')}] on ${device}`, 'BITGRAD_SHAPE_MISMATCH');
+  if (gradInto !== undefined) void gradInto.buffer; // throws BITGRAD_DISPOSED before any allocation
+  const gradT = wantGrad ? ((gradInto as Tensor<'float32'> | undefined) ?? allocTensor(shape, 'float32', dev)) : null;
   const fail = () => {
     lossT.dispose();
-    gradT?.dispose();
+    if (gradT !== gradInto) gradT?.dispose();
     for (const t of temps) t.dispose();
   };
   try {
@@ -205,6 +215,13 @@ function prepare(logits: unknown, targets: unknown, rawOpts: unknown): Prepared<
     fail();
     throw e;
   }
+}
+
+function hostGradInto(g: unknown, n: number): Float32Array {
+  if (g === undefined) return new Float32Array(n);
+  if (!(g instanceof Float32Array) || g.length !== n)
+    throw new ValidationError(`gradInto must be a Float32Array of ${n} elements`, 'BITGRAD_SHAPE_MISMATCH');
+  return g;
 }
 
 function setGradOutput(spec: BceSpec, g: unknown, reduction: number, n: number, asOperand: (g: unknown) => Operand): void {
