@@ -26,7 +26,8 @@ export type { DType, TensorData, TensorOptions, MemoryInfo, DeviceMemory, TypedA
 export type { Reduction } from './validate';
 
 import * as losses from './losses';
-export { losses };
+import * as binarize from './binarize';
+export { losses, binarize };
 
 /**
  * The backend chosen at load time and why, with what the probe found: CUDA driver

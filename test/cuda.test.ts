@@ -3,7 +3,7 @@
 import * as bitgrad from '../lib';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { cases } = require('./gpu/parity.js') as { cases: Array<{ name: string; fn: (b: typeof bitgrad) => Promise<void> }> };
+const { cases } = require('./gpu/cases.js') as { cases: Array<{ name: string; fn: (b: typeof bitgrad) => Promise<void> }> };
 const report = bitgrad.backend();
 const gpu = report.name === 'cuda';
 

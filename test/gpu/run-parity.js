@@ -6,7 +6,7 @@ const path = require('path');
 const fs = require('fs');
 const root = path.join(__dirname, '..', '..');
 const b = require(process.env.BITGRAD_DIST || path.join(root, 'dist', 'index.js'));
-const { cases } = require('./parity.js');
+const { cases } = require('./cases.js');
 
 (async () => {
   const out = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : null;
