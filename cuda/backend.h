@@ -7,6 +7,11 @@
 #include <string>
 #include <vector>
 #include "../native/ops/bce_logits_args.h"
+#include "../native/ops/estimator_args.h"
+#include "../native/ops/class_loss_args.h"
+#include "../native/ops/loss_ew_args.h"
+#include "../native/ops/pack_args.h"
+#include "../native/ops/scale_args.h"
 
 namespace bg {
 namespace cuda {
@@ -92,6 +97,45 @@ Status sticky_error();
 // `scratch` is device memory of bce_logits_scratch_bytes(a.n) bytes.
 size_t bce_logits_scratch_bytes(int64_t n);
 Status bce_logits(int device, const BceLogitsArgs& a, void* scratch, int32_t* bad_flag_device);
+
+// Bit packing on device pointers (native/ops/pack_args.h; same bits as the CPU path).
+// *nan_offset_device (a uint64 in device memory, set to all ones by the caller) is
+// lowered to the smallest input offset (in floats, from a.x) that holds a NaN.
+Status pack_bits(int device, const PackArgs& a, uint64_t* nan_offset_device);
+// Unpacks bits to +1 / -1 floats (rows x k, row-major) on the device.
+Status unpack_bits(int device, const UnpackArgs& a);
+
+// Straight-through estimator forward / backward on device pointers (same math as the
+// CPU path, math/estimators.h). `scratch` is device memory of
+// estimator_scratch_bytes(a) bytes (per-element parameter gradients), or null when 0.
+size_t estimator_scratch_bytes(const EstimatorArgs& a);
+Status estimator(int device, const EstimatorArgs& a, void* scratch);
+
+// Row-statistic binarizers (native/ops/scale_args.h; same math as the CPU path,
+// math/scaling.h). `scratch` is device memory of scale_rows_scratch_bytes(a) bytes.
+// alpha_in / alpha_out / dalpha are device pointers.
+size_t scale_rows_scratch_bytes(const ScaleArgs& a);
+Status scale_rows(int device, const ScaleArgs& a, void* scratch);
+// XNOR-Net activation scale K and the XNOR++ scale on device pointers; xnor_pp's
+// `scratch` holds xnor_pp_scratch_bytes(a) bytes (backward partial sums).
+Status xnor_k(int device, const XnorKArgs& a);
+size_t xnor_pp_scratch_bytes(const XnorPPArgs& a);
+Status xnor_pp(int device, const XnorPPArgs& a, void* scratch);
+
+// Elementwise losses (native/ops/loss_ew_args.h; same math as the CPU path,
+// math/loss_ew.h). `scratch` is device memory of loss_ew_scratch_bytes(a.n) bytes (loss
+// partials of a reduction; may be null when 0). When a.check is set, *bad_flag_device
+// (an int32 in device memory, zeroed by the caller) receives 1 on a range-check failure.
+size_t loss_ew_scratch_bytes(int64_t n);
+Status loss_ew(int device, const LossEwArgs& a, void* scratch, int32_t* bad_flag_device);
+
+// crossEntropy (float32 / bfloat16 / float16 logits, float32 accumulation) on device
+// pointers (native/ops/class_loss_args.h; same math as the CPU path). `scratch` is
+// device memory of class_loss_scratch_bytes(a) bytes. bad_device points to two int64
+// in device memory set to all ones by the caller: [0] receives the first row whose
+// target is out of range (else stays all ones), [1] that target.
+size_t class_loss_scratch_bytes(const ClassLossArgs& a);
+Status class_loss(int device, const ClassLossArgs& a, void* scratch, int64_t* bad_device);
 
 }  // namespace cuda
 }  // namespace bg

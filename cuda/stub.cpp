@@ -69,5 +69,23 @@ size_t bce_logits_scratch_bytes(int64_t) { return 0; }
 
 Status bce_logits(int, const BceLogitsArgs&, void*, int32_t*) { return no_cuda(); }
 
+Status pack_bits(int, const PackArgs&, uint64_t*) { return no_cuda(); }
+Status unpack_bits(int, const UnpackArgs&) { return no_cuda(); }
+
+size_t estimator_scratch_bytes(const EstimatorArgs&) { return 0; }
+Status estimator(int, const EstimatorArgs&, void*) { return no_cuda(); }
+
+size_t scale_rows_scratch_bytes(const ScaleArgs&) { return 0; }
+Status scale_rows(int, const ScaleArgs&, void*) { return no_cuda(); }
+Status xnor_k(int, const XnorKArgs&) { return no_cuda(); }
+size_t xnor_pp_scratch_bytes(const XnorPPArgs&) { return 0; }
+Status xnor_pp(int, const XnorPPArgs&, void*) { return no_cuda(); }
+
+size_t loss_ew_scratch_bytes(int64_t) { return 0; }
+Status loss_ew(int, const LossEwArgs&, void*, int32_t*) { return no_cuda(); }
+
+size_t class_loss_scratch_bytes(const ClassLossArgs&) { return 0; }
+Status class_loss(int, const ClassLossArgs&, void*, int64_t*) { return no_cuda(); }
+
 }  // namespace cuda
 }  // namespace bg

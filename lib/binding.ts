@@ -90,6 +90,119 @@ export interface BceSpec {
   checkTargets: boolean;
 }
 
+/**
+ * Arguments of the native packBits (validated by lib/binarize/pack.ts). Output row
+ * r = o * inner + i packs the k floats at x[o * outerStride + i * innerStride + c * kStride].
+ */
+export interface PackSpec {
+  x: Operand;
+  out: NativeBuffer;
+  outer: number;
+  inner: number;
+  k: number;
+  words: number;
+  outerStride: number;
+  innerStride: number;
+  kStride: number;
+}
+
+/** Arguments of the native unpackBits: rows x words uint64 -> rows x k floats (+1 / -1). */
+export interface UnpackSpec {
+  bits: NativeBuffer;
+  out: NativeBuffer;
+  rows: number;
+  k: number;
+  words: number;
+}
+
+/**
+ * Arguments of the native estimator (validated by lib/binarize/estimators.ts): one
+ * straight-through estimator's forward (`out` = binarized `x`) or backward (`out` =
+ * dL/dx, `dparam` = dL/dparam per channel). Hyper-parameters arrive precomputed.
+ */
+export interface EstimatorSpec {
+  kind: number;
+  backward: boolean;
+  n: number;
+  x: Operand;
+  g?: Operand;
+  out: Operand;
+  param?: Operand;
+  paramDiv?: number;
+  paramMod?: number;
+  dparam?: Operand;
+  zero?: number;
+  inclusive?: boolean;
+  clip?: number;
+  beta?: number;
+  invO?: number;
+  expo?: number;
+  slope0?: number;
+  t?: number;
+  delta?: number;
+  omega?: number;
+  kt4?: number;
+  t2?: number;
+  fdaScale?: number;
+  fdaM?: number;
+  fdaTerms?: number;
+  lsqMode?: number;
+  lsqGs?: number;
+}
+
+/**
+ * Arguments of the native lossEw (validated by lib/losses/elementwise.ts): one
+ * elementwise loss (kind indexes LossKind in native/ops/loss_ew_args.h) with its
+ * gradient(s); `divisor` divides a reducing mean.
+ */
+export interface LossEwSpec {
+  kind: number;
+  n: number;
+  reduction: 0 | 1 | 2;
+  divisor: number;
+  x: Operand;
+  y: Operand;
+  loss: Operand;
+  grad?: Operand;
+  gradTarget?: Operand;
+  gradOut?: Operand;
+  gradScale: number;
+  weight?: Operand;
+  weightDiv?: number;
+  weightMod?: number;
+  check: 0 | 1 | 2;
+  alpha?: number;
+  gamma?: number;
+  margin?: number;
+  logTarget?: boolean;
+}
+
+/**
+ * Arguments of the native classLoss (validated by lib/losses/cross-entropy.ts): input
+ * [outer, classes, inner]; kind 0 crossEntropy, 1 nllLoss, 2 multiMarginLoss; dtype 0
+ * float32, 1 bfloat16, 2 float16 (x and grad).
+ */
+export interface ClassLossSpec {
+  kind: 0 | 1 | 2;
+  dtype: 0 | 1 | 2;
+  outer: number;
+  classes: number;
+  inner: number;
+  x: Operand;
+  target?: Int32Array | NativeBuffer;
+  prob?: Operand;
+  weight?: Operand;
+  ignoreIndex: number;
+  labelSmoothing: number;
+  p: number;
+  margin: number;
+  reduction: 0 | 1 | 2;
+  gradScale: number;
+  gradOut?: Operand;
+  loss: Operand;
+  grad?: Operand;
+}
+
 /** Error classes handed to native code. */
 export interface ErrorClasses {
   BitgradError: Function;
@@ -117,4 +230,13 @@ export interface NativeBinding {
   setMemoryCap(device: number, bytes: number): void;
   bceWithLogits(spec: BceSpec, async: false): void;
   bceWithLogits(spec: BceSpec, async: true): Promise<void>;
+  packBits(spec: PackSpec, async: false): void;
+  packBits(spec: PackSpec, async: true): Promise<void>;
+  unpackBits(spec: UnpackSpec): void;
+  estimator(spec: EstimatorSpec, async: false): void;
+  estimator(spec: EstimatorSpec, async: true): Promise<void>;
+  lossEw(spec: LossEwSpec, async: false): void;
+  lossEw(spec: LossEwSpec, async: true): Promise<void>;
+  classLoss(spec: ClassLossSpec, async: false): void;
+  classLoss(spec: ClassLossSpec, async: true): Promise<void>;
 }

@@ -9,19 +9,26 @@ import { Device, defaultDevice, deviceIndex, deviceName, requireDevice } from '.
 import { ValidationError, show } from './errors';
 import { native } from './loader';
 
-/** Element types a tensor can hold. */
-export type DType = 'float32' | 'int32' | 'uint8';
+/**
+ * Element types a tensor can hold. `'bfloat16'` and `'float16'` are storage types for
+ * CUDA logits (crossEntropy): element size 2, data as a Uint16Array of the raw bits.
+ */
+export type DType = 'float32' | 'int32' | 'uint8' | 'bfloat16' | 'float16';
 
 /** The typed array that holds a dtype's data. */
-export type TypedArrayFor<D extends DType> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array : Uint8Array;
+export type TypedArrayFor<D extends DType> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array : D extends 'uint8' ? Uint8Array : Uint16Array;
 
 /** Any typed array a tensor can be made from. */
-export type TensorData = Float32Array | Int32Array | Uint8Array;
+export type TensorData = Float32Array | Int32Array | Uint8Array | Uint16Array;
 
-const BYTES: Record<DType, number> = { float32: 4, int32: 4, uint8: 1 };
-const CTORS = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array } as const;
+const BYTES: Record<DType, number> = { float32: 4, int32: 4, uint8: 1, bfloat16: 2, float16: 2 };
+const CTORS = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array, bfloat16: Uint16Array, float16: Uint16Array } as const;
 
-function dtypeOf(data: unknown): DType {
+function dtypeOf(data: unknown, half?: unknown): DType {
+  if (data instanceof Uint16Array) {
+    if (half === 'bfloat16' || half === 'float16') return half;
+    throw new ValidationError("Uint16Array data needs { dtype: 'bfloat16' | 'float16' }", 'BITGRAD_INVALID_DTYPE');
+  }
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Int32Array) return 'int32';
   if (data instanceof Uint8Array) return 'uint8';
@@ -44,7 +51,7 @@ export function shapeSize(shape: unknown, name = 'shape'): number {
 // ---- scopes -------------------------------------------------------------------------
 
 interface Scope {
-  tensors: Set<Tensor>;
+  tensors: Set<ScopedResource>;
   parent: Scope | undefined;
 }
 
@@ -54,11 +61,29 @@ function track(t: Tensor): void {
   scopes.getStore()?.tensors.add(t);
 }
 
-function collect(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
+/** Anything a scope can own and dispose: a {@link Tensor}, or a native-memory holder such as a `BitTensor`. */
+export interface ScopedResource {
+  /** Frees the resource; calling it again does nothing. */
+  dispose(): void;
+}
+
+const resources = new WeakSet<object>();
+
+/**
+ * Makes a non-tensor native resource (a `BitTensor`) behave like a tensor for
+ * {@link scope}, {@link scopeAsync} and {@link keep}: owned by the current scope,
+ * found in a scope's return value. Call it from the resource's constructor. @internal
+ */
+export function trackResource(r: ScopedResource): void {
+  resources.add(r);
+  scopes.getStore()?.tensors.add(r);
+}
+
+function collect(value: unknown, out: Set<ScopedResource>, seen: Set<unknown>): void {
   if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
-  if (value instanceof Tensor) {
-    out.add(value);
+  if (value instanceof Tensor || resources.has(value)) {
+    out.add(value as ScopedResource);
     return;
   }
   if (ArrayBuffer.isView(value)) return;
@@ -74,7 +99,7 @@ function collect(value: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
 }
 
 function closeScope(scope: Scope, result: unknown, failed: boolean): void {
-  const kept = new Set<Tensor>();
+  const kept = new Set<ScopedResource>();
   if (!failed) collect(result, kept, new Set());
   for (const t of scope.tensors) {
     if (kept.has(t)) scope.parent?.tensors.add(t);
@@ -125,11 +150,13 @@ export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
   return result;
 }
 
-/** Exempts tensors from disposal by every enclosing scope. Returns its argument. */
-export function keep<T extends Tensor | Tensor[]>(tensors: T): T {
-  const list = Array.isArray(tensors) ? tensors : [tensors];
-  for (const t of list) if (!(t instanceof Tensor)) throw new ValidationError('keep() takes tensors', 'BITGRAD_INVALID_ARGUMENT');
-  for (const t of list) {
+/** Exempts tensors (and bit tensors) from disposal by every enclosing scope. Returns its argument. */
+export function keep<T extends ScopedResource | ScopedResource[]>(tensors: T): T {
+  const list: unknown[] = Array.isArray(tensors) ? tensors : [tensors];
+  for (const t of list)
+    if (!(t instanceof Tensor || (typeof t === 'object' && t !== null && resources.has(t))))
+      throw new ValidationError('keep() takes tensors or bit tensors', 'BITGRAD_INVALID_ARGUMENT');
+  for (const t of list as ScopedResource[]) {
     for (let s = scopes.getStore(); s; s = s.parent) s.tensors.delete(t);
   }
   return tensors;
@@ -240,6 +267,8 @@ export function allocTensor<D extends DType>(shape: readonly number[], dtype: D,
 export interface TensorOptions {
   /** Target device; default {@link defaultDevice}. */
   device?: Device;
+  /** For Uint16Array data only: the raw bits are `'bfloat16'` or `'float16'` values. */
+  dtype?: 'bfloat16' | 'float16';
 }
 
 /**
@@ -251,8 +280,8 @@ export function tensor<T extends TensorData>(
   data: T,
   shape?: readonly number[],
   opts: TensorOptions = {},
-): Tensor<T extends Float32Array ? 'float32' : T extends Int32Array ? 'int32' : 'uint8'> {
-  const dtype = dtypeOf(data);
+): Tensor<T extends Float32Array ? 'float32' : T extends Int32Array ? 'int32' : T extends Uint8Array ? 'uint8' : 'bfloat16' | 'float16'> {
+  const dtype = dtypeOf(data, opts !== null && typeof opts === 'object' ? opts.dtype : undefined);
   const dims = shape ?? [data.length];
   const n = shapeSize(dims as number[]);
   if (n !== data.length)

@@ -45,6 +45,7 @@ fi
 echo "== benchmarks ($((SECONDS - t0)) s)"
 timeout 120 "$NODE" bench/benchmark.js --gpu --out "$R/bench-gpu.json"; bench=$?
 if command -v python3 >/dev/null; then timeout 60 python3 bench/peers/torch_bce.py 1e8 > "$R/peer-torch.json" || true; cat "$R/peer-torch.json"; fi
+if command -v python3 >/dev/null; then timeout 90 python3 bench/peers/torch_ce.py 16384 131072 > "$R/peer-torch-ce.json" || true; cat "$R/peer-torch-ce.json"; fi
 
 echo "== done in $((SECONDS - t0)) s: parity=$parity memcheck=$memcheck bench=$bench"
 [ $parity -eq 0 ] && [ $memcheck -eq 0 ] && [ $bench -eq 0 ]

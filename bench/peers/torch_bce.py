@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Peer timing for bench/benchmark.js: PyTorch binary_cross_entropy_with_logits forward
+"""Peer timing for bench/benchmark.js (Debian's python3-torch on the CPU machines:
+/usr/bin/python3 bench/peers/torch_bce.py 1e7 --cpu --threads 2): PyTorch binary_cross_entropy_with_logits forward
 plus backward (mean) on the same n, on the GPU when one is there (else the CPU).
 Prints one JSON line. Not a test."""
 import json
@@ -11,6 +12,8 @@ import torch.nn.functional as F
 
 n = int(float(sys.argv[1])) if len(sys.argv) > 1 else 10_000_000
 dev = "cuda" if torch.cuda.is_available() and "--cpu" not in sys.argv else "cpu"
+if "--threads" in sys.argv:
+    torch.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
 g = torch.Generator().manual_seed(0)
 x = (torch.rand(n, generator=g) * 16 - 8).to(dev).requires_grad_(True)
 y = (torch.arange(n) % 8).float().div(7).to(dev)

@@ -2,15 +2,13 @@
  * Binary cross-entropy on logits, fused with its gradient.
  * @packageDocumentation
  */
-import type { BceSpec, Operand } from '../binding';
-import { deviceIndex } from '../device';
-import { ValidationError } from '../errors';
+import type { BceSpec } from '../binding';
 import { native } from '../loader';
-import { Tensor, allocTensor, shapeSize, tensor } from '../tensor';
-import { Reduction, bool, broadcastForm, checkOptions, expand, finiteNumber, reductionCode } from '../validate';
+import { Tensor } from '../tensor';
+import { Reduction, bool, checkOptions, reductionCode } from '../validate';
+import { Prepared, WeightLike, prepareLoss } from './common';
 
-/** A weight-like argument: a scalar, host data, or a tensor on the inputs' device. */
-export type WeightLike = number | Float32Array | Tensor;
+export type { WeightLike } from './common';
 
 /** Options of {@link bceWithLogits}. Names follow PyTorch's `binary_cross_entropy_with_logits`. */
 export interface BceWithLogitsOptions {
@@ -62,179 +60,23 @@ export interface BceTensorResult {
   grad: Tensor<'float32'> | null;
 }
 
-interface Prepared<R> {
-  spec: BceSpec;
-  finish(): R;
-  fail(): void;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-function inferShape(len: number, input: readonly number[], n: number): number[] {
-  if (len === n) return [...input];
-  if (len === 1) return [];
-  if (input.length > 0 && len === input[input.length - 1]) return [input[input.length - 1]];
-  throw new ValidationError(
-    `weight of length ${len} does not match the input (${n} elements, last dim ${input[input.length - 1] ?? 'none'}); pass its shape`,
-    'BITGRAD_SHAPE_MISMATCH',
-  );
-}
+const WEIGHTS = [
+  { key: 'weight', shapeKey: 'weightShape' },
+  { key: 'posWeight', shapeKey: 'posWeightShape' },
+] as const;
 
 function prepare(logits: unknown, targets: unknown, rawOpts: unknown): Prepared<BceHostResult | BceTensorResult> {
-  const opts = checkOptions(rawOpts, 'bceWithLogits') as BceWithLogitsOptions;
+  const opts = checkOptions(rawOpts, 'bceWithLogits') as BceWithLogitsOptions & Record<string, unknown>;
   const reduction = reductionCode(opts.reduction);
   const wantGrad = bool(opts.grad, 'grad', true);
   const checkTargets = bool(opts.checkTargets, 'checkTargets', true);
-  const temps: Tensor[] = [];
-
-  if (logits instanceof Float32Array || targets instanceof Float32Array) {
-    if (!(logits instanceof Float32Array)) throw new ValidationError('logits must be a Float32Array like targets', 'BITGRAD_INVALID_DTYPE');
-    if (!(targets instanceof Float32Array)) throw new ValidationError('targets must be a Float32Array like logits', 'BITGRAD_INVALID_DTYPE');
-    const n = logits.length;
-    if (targets.length !== n)
-      throw new ValidationError(`logits has ${n} elements but targets has ${targets.length}`, 'BITGRAD_SHAPE_MISMATCH');
-    const shape = opts.shape ?? [n];
-    if (shapeSize(shape as number[], 'shape') !== n)
-      throw new ValidationError(`shape [${shape.join(', ')}] does not have ${n} elements`, 'BITGRAD_SHAPE_MISMATCH');
-    const spec: BceSpec = {
-      n,
-      reduction,
-      x: logits,
-      y: targets,
-      loss: new Float32Array(reduction === 0 ? n : 1),
-      grad: wantGrad ? hostGradInto(opts.gradInto, n) : undefined,
-      gradScale: 1,
-      checkTargets,
-    };
-    const hostWeight = (v: unknown, vShape: readonly number[] | undefined, name: string): [Float32Array, number, number] | undefined => {
-      if (v === undefined || n === 0) return undefined;
-      let data: Float32Array;
-      let wShape: readonly number[];
-      if (typeof v === 'number') {
-        data = Float32Array.of(finiteNumber(v, name));
-        wShape = [];
-      } else if (v instanceof Float32Array) {
-        data = v;
-        wShape = vShape ?? inferShape(v.length, shape, n);
-        if (shapeSize(wShape as number[], `${name}Shape`) !== v.length)
-          throw new ValidationError(`${name}Shape [${wShape.join(', ')}] does not have ${v.length} elements`, 'BITGRAD_SHAPE_MISMATCH');
-      } else {
-        throw new ValidationError(`${name} must be a number or a Float32Array for Float32Array inputs`, 'BITGRAD_INVALID_ARGUMENT');
-      }
-      const form = broadcastForm(shape, wShape, name);
-      if (form) return [data, form.div, form.mod];
-      return [expand(data, shape, wShape), 1, n];
-    };
-    const w = hostWeight(opts.weight, opts.weightShape, 'weight');
-    if (w) [spec.weight, spec.weightDiv, spec.weightMod] = w;
-    const p = hostWeight(opts.posWeight, opts.posWeightShape, 'posWeight');
-    if (p) [spec.posWeight, spec.posWeightDiv, spec.posWeightMod] = p;
-    setGradOutput(spec, opts.gradOutput, reduction, n, (g) => {
-      if (!(g instanceof Float32Array)) throw new ValidationError('gradOutput must be a Float32Array for Float32Array inputs', 'BITGRAD_INVALID_ARGUMENT');
-      return g;
-    });
-    return {
-      spec,
-      finish: () => ({
-        loss: reduction === 0 ? (spec.loss as Float32Array) : (spec.loss as Float32Array)[0],
-        grad: (spec.grad as Float32Array | undefined) ?? null,
-      }),
-      fail: () => undefined,
-    };
-  }
-
-  if (!(logits instanceof Tensor) || !(targets instanceof Tensor))
-    throw new ValidationError('logits and targets must both be Float32Arrays or both tensors', 'BITGRAD_INVALID_ARGUMENT');
-  if (logits.dtype !== 'float32' || targets.dtype !== 'float32')
-    throw new ValidationError('logits and targets must be float32 tensors', 'BITGRAD_INVALID_DTYPE');
-  if (!sameShape(logits.shape, targets.shape))
-    throw new ValidationError(
-      `logits [${logits.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape`,
-      'BITGRAD_SHAPE_MISMATCH',
-    );
-  if (logits.device !== targets.device)
-    throw new ValidationError(`logits are on ${logits.device} but targets on ${targets.device}`, 'BITGRAD_DEVICE_MISMATCH');
-  const device = logits.device;
-  const dev = deviceIndex(device);
-  const shape = logits.shape;
-  const n = logits.size;
-  const x = logits.buffer;
-  const y = targets.buffer;
-  const tensorWeight = (v: unknown, name: string): [Operand, number, number] | undefined => {
-    if (v === undefined || n === 0) return undefined;
-    let t: Tensor;
-    if (typeof v === 'number') {
-      t = tensor(Float32Array.of(finiteNumber(v, name)), [], { device });
-      temps.push(t);
-    } else if (v instanceof Tensor) {
-      if (v.dtype !== 'float32') throw new ValidationError(`${name} must be a float32 tensor`, 'BITGRAD_INVALID_DTYPE');
-      if (v.device !== device) throw new ValidationError(`${name} is on ${v.device} but the inputs on ${device}`, 'BITGRAD_DEVICE_MISMATCH');
-      t = v;
-    } else {
-      throw new ValidationError(`${name} must be a number or a tensor for tensor inputs`, 'BITGRAD_INVALID_ARGUMENT');
-    }
-    const form = broadcastForm(shape, t.shape, name);
-    if (form) return [t.buffer, form.div, form.mod];
-    const full = tensor(expand(t.dataSync() as Float32Array, shape, t.shape), [...shape], { device });
-    temps.push(full);
-    return [full.buffer, 1, n];
-  };
-  const lossT = allocTensor(reduction === 0 ? shape : [], 'float32', dev);
-  const gradInto = opts.gradInto;
-  if (gradInto !== undefined && !(gradInto instanceof Tensor && gradInto.dtype === 'float32' && sameShape(gradInto.shape, shape) && gradInto.device === device))
-    throw new ValidationError(`gradInto must be a float32 tensor of shape [${shape.join(', ')}] on ${device}`, 'BITGRAD_SHAPE_MISMATCH');
-  if (gradInto !== undefined) void gradInto.buffer; // throws BITGRAD_DISPOSED before any allocation
-  const gradT = wantGrad ? ((gradInto as Tensor<'float32'> | undefined) ?? allocTensor(shape, 'float32', dev)) : null;
-  const fail = () => {
-    lossT.dispose();
-    if (gradT !== gradInto) gradT?.dispose();
-    for (const t of temps) t.dispose();
-  };
-  try {
-    const spec: BceSpec = { n, reduction, x, y, loss: lossT.buffer, grad: gradT?.buffer, gradScale: 1, checkTargets };
-    const w = tensorWeight(opts.weight, 'weight');
-    if (w) [spec.weight, spec.weightDiv, spec.weightMod] = w;
-    const p = tensorWeight(opts.posWeight, 'posWeight');
-    if (p) [spec.posWeight, spec.posWeightDiv, spec.posWeightMod] = p;
-    setGradOutput(spec, opts.gradOutput, reduction, n, (g) => {
-      if (!(g instanceof Tensor) || g.dtype !== 'float32' || !sameShape(g.shape, shape) || g.device !== device)
-        throw new ValidationError(`gradOutput must be a float32 tensor of shape [${shape.join(', ')}] on ${device}`, 'BITGRAD_SHAPE_MISMATCH');
-      return g.buffer;
-    });
-    return {
-      spec,
-      finish: () => {
-        for (const t of temps) t.dispose(); // stream-ordered on CUDA; CPU work has finished
-        return { loss: lossT, grad: gradT };
-      },
-      fail,
-    };
-  } catch (e) {
-    fail();
-    throw e;
-  }
-}
-
-function hostGradInto(g: unknown, n: number): Float32Array {
-  if (g === undefined) return new Float32Array(n);
-  if (!(g instanceof Float32Array) || g.length !== n)
-    throw new ValidationError(`gradInto must be a Float32Array of ${n} elements`, 'BITGRAD_SHAPE_MISMATCH');
-  return g;
-}
-
-function setGradOutput(spec: BceSpec, g: unknown, reduction: number, n: number, asOperand: (g: unknown) => Operand): void {
-  if (g === undefined) return;
-  if (reduction === 0) {
-    if (typeof g === 'number') throw new ValidationError("gradOutput for reduction 'none' must hold one value per element", 'BITGRAD_INVALID_ARGUMENT');
-    const op = asOperand(g);
-    const len = op instanceof Float32Array ? op.length : op.byteLength / 4;
-    if (len !== n) throw new ValidationError(`gradOutput has ${len} elements, expected ${n}`, 'BITGRAD_SHAPE_MISMATCH');
-    spec.gradOut = op;
-  } else {
-    spec.gradScale = finiteNumber(g, 'gradOutput');
-  }
+  return prepareLoss(logits, targets, opts, {
+    names: ['logits', 'targets'],
+    reduction,
+    wantGrad,
+    weights: WEIGHTS,
+    base: { checkTargets },
+  }) as Prepared<BceHostResult | BceTensorResult>;
 }
 
 /**
@@ -258,7 +100,7 @@ export async function bceWithLogits(logits: Tensor, targets: Tensor, opts?: BceW
 export async function bceWithLogits(logits: unknown, targets: unknown, opts?: BceWithLogitsOptions): Promise<BceHostResult | BceTensorResult> {
   const p = prepare(logits, targets, opts);
   try {
-    await native().binding.bceWithLogits(p.spec, true);
+    await native().binding.bceWithLogits(p.spec as unknown as BceSpec, true);
   } catch (e) {
     p.fail();
     throw e;
@@ -277,7 +119,7 @@ export function bceWithLogitsSync(logits: Tensor, targets: Tensor, opts?: BceWit
 export function bceWithLogitsSync(logits: unknown, targets: unknown, opts?: BceWithLogitsOptions): BceHostResult | BceTensorResult {
   const p = prepare(logits, targets, opts);
   try {
-    native().binding.bceWithLogits(p.spec, false);
+    native().binding.bceWithLogits(p.spec as unknown as BceSpec, false);
   } catch (e) {
     p.fail();
     throw e;

@@ -5,3 +5,33 @@
  */
 export { bceWithLogits, bceWithLogitsSync } from './bce-with-logits';
 export type { BceWithLogitsOptions, BceHostResult, BceTensorResult, WeightLike } from './bce-with-logits';
+export {
+  binaryCrossEntropy,
+  binaryCrossEntropySync,
+  sigmoidFocalLoss,
+  sigmoidFocalLossSync,
+  softMarginLoss,
+  softMarginLossSync,
+  hingeEmbeddingLoss,
+  hingeEmbeddingLossSync,
+  klDiv,
+  klDivSync,
+  marginBce,
+  marginBceSync,
+} from './elementwise';
+export type {
+  ElementwiseLossOptions,
+  WeightedLossOptions,
+  BinaryCrossEntropyOptions,
+  SigmoidFocalLossOptions,
+  SoftMarginLossOptions,
+  HingeEmbeddingLossOptions,
+  KlDivOptions,
+  MarginBceOptions,
+  ElementwiseHostResult,
+  ElementwiseTensorResult,
+  KlDivHostResult,
+  KlDivTensorResult,
+} from './elementwise';
+export { crossEntropy, crossEntropySync, nllLoss, nllLossSync, multiMarginLoss, multiMarginLossSync } from './cross-entropy';
+export type { ClassLossOptions, CrossEntropyOptions, NllLossOptions, MultiMarginLossOptions, ClassLossHostResult, ClassLossTensorResult, ClassTarget } from './cross-entropy';

@@ -2,11 +2,14 @@
 // chosen). Cheap to call per op: one atomic load.
 #pragma once
 #include "kernels.h"
+#include "pack_kernels.h"
 
 namespace bg {
 namespace cpu {
 
 BceBlockFn bce_block_fn();
+// Bit-packing loops of the active instruction set (one table per ISA, never freed).
+const PackKernels& pack_kernels();
 
 }  // namespace cpu
 }  // namespace bg

@@ -161,5 +161,23 @@ void set_isa_override(const std::string& name) {
 
 BceBlockFn bce_block_fn() { return state().bce; }
 
+const PackKernels& pack_kernels() {
+  struct Tables {
+    PackKernels t[3];
+    Tables() {
+      pack_kernels_scalar(&t[0]);
+      t[1] = t[0];
+      t[2] = t[0];
+#if defined(__x86_64__)
+      // The fillers are compiled with ISA flags: call only those the CPU can run.
+      if (supported(Isa::Avx2)) pack_kernels_avx2(&t[1]);
+      if (supported(Isa::Avx512)) pack_kernels_avx512(&t[2]);
+#endif
+    }
+  };
+  static const Tables tables;
+  return tables.t[static_cast<int>(state().info.active)];
+}
+
 }  // namespace cpu
 }  // namespace bg

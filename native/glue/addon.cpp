@@ -37,6 +37,14 @@ Bitgrad::Bitgrad(Napi::Env env, Napi::Object exports) {
   exports.Set("emptyCache", Napi::Function::New<EmptyCache>(env, "emptyCache"));
   exports.Set("setMemoryCap", Napi::Function::New<SetMemoryCap>(env, "setMemoryCap"));
   exports.Set("bceWithLogits", Napi::Function::New<BceWithLogits>(env, "bceWithLogits"));
+  exports.Set("packBits", Napi::Function::New<PackBits>(env, "packBits"));
+  exports.Set("unpackBits", Napi::Function::New<UnpackBits>(env, "unpackBits"));
+  exports.Set("estimator", Napi::Function::New<Estimator>(env, "estimator"));
+  exports.Set("classLoss", Napi::Function::New<ClassLoss>(env, "classLoss"));
+  exports.Set("scaleRows", Napi::Function::New<ScaleRows>(env, "scaleRows"));
+  exports.Set("xnorK", Napi::Function::New<XnorK>(env, "xnorK"));
+  exports.Set("xnorPP", Napi::Function::New<XnorPP>(env, "xnorPP"));
+  exports.Set("lossEw", Napi::Function::New<LossEw>(env, "lossEw"));
 }
 
 Napi::Value Bitgrad::InitErrors(const Napi::CallbackInfo& info) {

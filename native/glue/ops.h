@@ -7,6 +7,20 @@ namespace glue {
 
 // (spec, async) -> undefined | Promise<void>; see lib/losses/bce-with-logits.ts.
 Napi::Value BceWithLogits(const Napi::CallbackInfo& info);
+// (spec, async) -> undefined | Promise<void>; see lib/binarize/pack.ts.
+Napi::Value PackBits(const Napi::CallbackInfo& info);
+// (spec) -> undefined; see lib/binarize/pack.ts.
+Napi::Value UnpackBits(const Napi::CallbackInfo& info);
+// (spec, async) -> undefined | Promise<void>; see lib/binarize/estimators.ts.
+Napi::Value Estimator(const Napi::CallbackInfo& info);
+// (spec, async) -> undefined | Promise<void>; see lib/binarize/scaling.ts.
+Napi::Value ScaleRows(const Napi::CallbackInfo& info);
+Napi::Value XnorK(const Napi::CallbackInfo& info);
+Napi::Value XnorPP(const Napi::CallbackInfo& info);
+// (spec, async) -> undefined | Promise<void>; see lib/losses/elementwise.ts.
+Napi::Value LossEw(const Napi::CallbackInfo& info);
+// (spec, async) -> undefined | Promise<void>; see lib/losses/cross-entropy.ts.
+Napi::Value ClassLoss(const Napi::CallbackInfo& info);
 
 }  // namespace glue
 }  // namespace bg

@@ -15,5 +15,17 @@ BG_HD BG_INLINE float vmax(float a, float b) { return a > b ? a : (a != a ? a : 
 BG_HD BG_INLINE float vselect(bool c, float a, float b) { return c ? a : b; }
 BG_HD BG_INLINE bool vge(float a, float b) { return a >= b; }
 BG_HD BG_INLINE float vrecip(float x) { return 1.0f / x; }
+// Estimator primitives (math/estimators.h); the vector types provide the same names.
+BG_HD BG_INLINE float vmin(float a, float b) { return a < b ? a : (a != a ? a : b); }
+BG_HD BG_INLINE bool vlt(float a, float b) { return a < b; }
+BG_HD BG_INLINE bool vle(float a, float b) { return a <= b; }
+BG_HD BG_INLINE bool veq(float a, float b) { return a == b; }
+BG_HD BG_INLINE bool visnan(float a) { return a != a; }
+BG_HD BG_INLINE float vfma(float a, float b, float c) { return fmaf(a, b, c); }
+BG_HD BG_INLINE float vlog(float x) { return logf(x); }
+BG_HD BG_INLINE float vsin(float x) { return sinf(x); }
+BG_HD BG_INLINE float vcos(float x) { return cosf(x); }
+// Round to nearest, ties to even (the default rounding mode; torch.round).
+BG_HD BG_INLINE float vround(float x) { return rintf(x); }
 
 }  // namespace bg

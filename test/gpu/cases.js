@@ -4,5 +4,10 @@
 module.exports = {
   cases: [
     ...require('./parity.js').cases,
+    ...require('./parity-pack.js').cases,
+    ...require('./parity-estimators.js').cases,
+    ...require('./parity-scaling.js').cases,
+    ...require('./parity-ce.js').cases,
+    ...require('./parity-losses.js').cases,
   ],
 };

@@ -1,0 +1,36 @@
+// Per-ISA inner loops of the straight-through estimators (plain interface; each ISA
+// lives in its own translation unit, est_block_*.cpp, built with that ISA's flags).
+#pragma once
+#include <cstddef>
+
+#include "../ops/estimator_args.h"
+
+namespace bg {
+namespace cpu {
+
+// One contiguous block. a: the per-element parameter (expanded; null when the
+// estimator has none). Forward: out = binarized x. Backward: out = dL/dx and, when
+// da is not null, da = per-element dL/dparam.
+struct EwBlock {
+  const float* x;
+  const float* a;
+  const float* g;
+  float* out;
+  float* da;
+  size_t n;
+};
+
+using EwFn = void (*)(const EstParams& p, const EwBlock& b);
+
+// The only symbols the ISA translation units export.
+struct EstTable {
+  EwFn fwd[kEstCount];
+  EwFn bwd[kEstCount];
+};
+
+extern const EstTable est_table_scalar;
+extern const EstTable est_table_avx2;
+extern const EstTable est_table_avx512;
+
+}  // namespace cpu
+}  // namespace bg

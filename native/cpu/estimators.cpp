@@ -1,0 +1,114 @@
+// CPU driver of the estimators. Elements are cut into fixed blocks of kBlock (the same
+// for any thread count); a per-channel parameter is expanded per block into thread-local
+// scratch; parameter gradients are written per element into a scratch array and then
+// summed per channel in a fixed order (runs of `div` elements in increasing index, each
+// run in double), so results are bit-identical however many threads run.
+#include "estimators.h"
+
+#include <vector>
+
+#include "est_kernels.h"
+#include "simd.h"
+#include "threadpool.h"
+
+namespace bg {
+namespace cpu {
+
+namespace {
+
+constexpr int64_t kBlock = 16384;
+constexpr int64_t kParallelMin = 65536;
+
+const EstTable& table() {
+  switch (isa_info().active) {
+#if defined(__x86_64__)
+    case Isa::Avx512: return est_table_avx512;
+    case Isa::Avx2: return est_table_avx2;
+#endif
+    default: return est_table_scalar;
+  }
+}
+
+std::vector<float>& param_scratch() {
+  thread_local std::vector<float> s;  // heap-backed
+  return s;
+}
+
+// Elements [start, start + len) of a broadcast parameter, contiguous.
+const float* expand_block(const Broadcast& b, int64_t start, int64_t len, std::vector<float>& buf) {
+  const int64_t div = b.div > 0 ? b.div : 1;
+  const int64_t mod = b.mod > 0 ? b.mod : 1;
+  if (div == 1) {
+    const int64_t off = start % mod;
+    if (off + len <= mod) return b.data + off;
+  }
+  if (buf.size() < static_cast<size_t>(kBlock)) buf.resize(static_cast<size_t>(kBlock));
+  float* out = buf.data();
+  int64_t rem = start % div;
+  int64_t idx = (start / div) % mod;
+  for (int64_t j = 0; j < len;) {
+    const int64_t run = div - rem < len - j ? div - rem : len - j;
+    const float v = b.data[idx];
+    for (int64_t t = 0; t < run; ++t) out[j + t] = v;
+    j += run;
+    rem = 0;
+    if (++idx == mod) idx = 0;
+  }
+  return out;
+}
+
+template <class Fn>
+void for_blocks(int64_t count, int64_t work, const Fn& fn) {
+  if (work >= kParallelMin && count > 1) {
+    parallel_for(static_cast<size_t>(count), [&](size_t k) { fn(static_cast<int64_t>(k)); });
+  } else {
+    for (int64_t k = 0; k < count; ++k) fn(k);
+  }
+}
+
+}  // namespace
+
+void estimator(const EstimatorArgs& a) {
+  const int64_t n = a.n > 0 ? a.n : 0;
+  const bool has_param = est_has_param(a.kind);
+  const int kind = static_cast<int>(a.kind);
+  if (kind < 0 || kind >= kEstCount) return;
+  const EwFn fn = a.backward ? table().bwd[kind] : table().fwd[kind];
+  const bool want_dp = a.backward && has_param && a.dparam != nullptr;
+  std::vector<float> da;
+  if (want_dp && n > 0) da.resize(static_cast<size_t>(n));
+
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  for_blocks(blocks, n, [&](int64_t k) {
+    const int64_t start = k * kBlock;
+    const int64_t len = n - start < kBlock ? n - start : kBlock;
+    EwBlock b;
+    b.x = a.x + start;
+    b.a = has_param ? expand_block(a.param, start, len, param_scratch()) : nullptr;
+    b.g = a.backward ? a.g + start : nullptr;
+    b.out = a.out + start;
+    b.da = want_dp ? da.data() + start : nullptr;
+    b.n = static_cast<size_t>(len);
+    fn(a.params, b);
+  });
+
+  if (!want_dp) return;
+  // dparam[c] = sum over runs r = c, c + mod, ... of sum(da[r div .. (r+1) div)).
+  const int64_t div = a.param.div > 0 ? a.param.div : 1;
+  const int64_t mod = a.param.mod > 0 ? a.param.mod : 1;
+  const int64_t runs = (n + div - 1) / div;
+  for_blocks(mod, n, [&](int64_t c) {
+    double total = 0.0;
+    for (int64_t r = c; r < runs; r += mod) {
+      const int64_t s = r * div;
+      const int64_t e = s + div < n ? s + div : n;
+      double part = 0.0;
+      for (int64_t i = s; i < e; ++i) part += static_cast<double>(da[static_cast<size_t>(i)]);
+      total += part;
+    }
+    a.dparam[c] = static_cast<float>(total);
+  });
+}
+
+}  // namespace cpu
+}  // namespace bg
