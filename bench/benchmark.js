@@ -317,6 +317,7 @@ async function ceBench(onGpu) {
       { name: `memcpy ${4 * count} B (CE)`, fn: () => dst.set(src), elements: 0, bytes },
       { name: `bitgrad crossEntropySync [${N}, ${V}] (1 thread)`, fn: () => { b.setNumThreads(1); b.losses.crossEntropySync(x, y); }, elements: count, bytes },
       { name: `bitgrad crossEntropySync [${N}, ${V}] (2 threads)`, fn: () => { b.setNumThreads(2); b.losses.crossEntropySync(x, y); }, elements: count, bytes },
+      { name: `bitgrad crossEntropySync [${N}, ${V}] gradInto reused (2 threads)`, fn: () => { b.setNumThreads(2); b.losses.crossEntropySync(x, y, { gradInto: grad }); }, elements: count, bytes },
       { name: `bitgrad crossEntropySync [${N}, ${V}] inPlace (2 threads)`, fn: () => { b.setNumThreads(2); b.losses.crossEntropySync(scratch, y, { inPlace: true }); }, elements: count, bytes },
       { name: `plain JavaScript loop CE fwd+grad [${N}, ${V}]`, fn: js, elements: count, bytes },
     ];
@@ -336,6 +337,7 @@ async function ceBench(onGpu) {
     ratios.twoThreadsVsOne = +(by('(1 thread)').meanMs / two.meanMs).toFixed(2);
     ratios.fractionOfMemcpyFloor = +(two.gbPerSec / floor.gbPerSec).toFixed(3);
     ratios.inPlaceFractionOfMemcpyFloor = +(by('inPlace').gbPerSec / floor.gbPerSec).toFixed(3);
+    ratios.gradIntoFractionOfMemcpyFloor = +(by('gradInto').gbPerSec / floor.gbPerSec).toFixed(3);
     const { spawnSync } = require('child_process');
     const py = process.env.BITGRAD_TORCH_PYTHON || '/usr/bin/python3';
     const r = spawnSync(py, [path.join(__dirname, 'peers', 'torch_ce.py'), String(N), String(V), '--cpu', '--threads', '2'], { encoding: 'utf8' });
@@ -344,6 +346,7 @@ async function ceBench(onGpu) {
       console.log(`${j.peer} cross_entropy fwd+bwd [${N}, ${V}]: median ${j.medianMs.toFixed(2)} ms (${j.threads} threads)`);
       results.push({ name: `${j.peer} cross_entropy fwd+bwd`, meanMs: j.medianMs, elements: count, bytes, note: 'median, same shape, 2 threads' });
       ratios.twoThreadsVsTorchCpu2Threads = +(j.medianMs / two.meanMs).toFixed(2);
+      ratios.inPlaceVsTorchCpu2Threads = +(j.medianMs / by('inPlace').meanMs).toFixed(2);
     } else {
       console.log(`PyTorch CE peer not available (${(r.stderr || r.error || '').toString().trim().split('\n').pop()})`);
     }

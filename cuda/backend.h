@@ -9,9 +9,12 @@
 #include "../native/ops/bce_logits_args.h"
 #include "../native/ops/estimator_args.h"
 #include "../native/ops/class_loss_args.h"
+#include "../native/ops/rowwise_args.h"
 #include "../native/ops/loss_ew_args.h"
+#include "../native/ops/research_args.h"
 #include "../native/ops/pack_args.h"
 #include "../native/ops/scale_args.h"
+#include "../native/ops/xnor_args.h"
 
 namespace bg {
 namespace cuda {
@@ -136,6 +139,26 @@ Status loss_ew(int device, const LossEwArgs& a, void* scratch, int32_t* bad_flag
 // target is out of range (else stays all ones), [1] that target.
 size_t class_loss_scratch_bytes(const ClassLossArgs& a);
 Status class_loss(int device, const ClassLossArgs& a, void* scratch, int64_t* bad_device);
+
+// Row-wise research losses (native/ops/rowwise_args.h; same math as the CPU path,
+// math/rowwise_losses.h). `scratch` is device memory of rowwise_loss_scratch_bytes(a)
+// bytes (may be null when 0). bad_device points to two int64 in device memory set to all
+// ones by the caller: [0] receives (what << 56 | row) of the first failed check (see
+// RowCheck), [1] its value.
+size_t rowwise_loss_scratch_bytes(const RowLossArgs& a);
+Status rowwise_loss(int device, const RowLossArgs& a, void* scratch, int64_t* bad_device);
+
+// Research losses (native/ops/research_args.h; same math as the CPU path,
+// math/research_losses.h). `scratch` is device memory of research_scratch_bytes(a)
+// bytes. When a.check is set, *bad_flag_device (an int32 in device memory, zeroed by the
+// caller) receives 1 if some input is NaN or outside [0, 1].
+size_t research_scratch_bytes(const ResearchArgs& a);
+Status research_loss(int device, const ResearchArgs& a, void* scratch, int32_t* bad_flag_device);
+
+// XNOR-popcount convolution / GEMM on device pointers (native/ops/xnor_args.h; same
+// integers, same float / bit epilogue as the CPU path). Stream-ordered; allocates
+// its own scratch with malloc_async.
+Status xnor_conv(int device, const XnorConvArgs& a);
 
 }  // namespace cuda
 }  // namespace bg

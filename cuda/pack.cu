@@ -11,6 +11,8 @@
 //   pass).
 // NaN: any thread that reads one lowers *nan_offset (atomicMin) to its input offset,
 //   so the caller learns the lowest offset holding a NaN.
+// Fused binarize + pack (PackArgs::thresh): the value tested is x - t[c * ts] (one float32
+//   subtraction, as the estimator's forward), and a NaN difference is the error.
 // unpack: one thread per output float.
 #include <cuda_runtime.h>
 
@@ -35,8 +37,16 @@ struct Geometry {
   uint64_t* out;
   int64_t outer, inner, k, words;
   int64_t os, is, ks;
+  const float* t;  // per-channel threshold or null
+  int64_t ts;      // its stride (0: one value)
   unsigned long long* nan;
 };
+
+// The value whose sign is the bit: x, or x - t[c] when fused.
+__device__ __forceinline__ float value_at(const Geometry& g, int64_t off, int64_t c) {
+  const float v = __ldg(g.x + off);
+  return g.t != nullptr ? __fsub_rn(v, __ldg(g.t + c * g.ts)) : v;
+}
 
 __device__ __forceinline__ void note_nan(unsigned long long* nan, int64_t off) {
   atomicMin(nan, static_cast<unsigned long long>(off));
@@ -46,7 +56,7 @@ __device__ __forceinline__ void note_nan(unsigned long long* nan, int64_t off) {
 __device__ __forceinline__ bool bit_at(const Geometry& g, int64_t base, int64_t c) {
   if (c >= g.k) return false;
   const int64_t off = base + c * g.ks;
-  const float v = __ldg(g.x + off);
+  const float v = value_at(g, off, c);
   if (v != v) note_nan(g.nan, off);
   return v >= 0.0f;
 }
@@ -106,7 +116,7 @@ __global__ void __launch_bounds__(kThreads) pack_planar(const Geometry g) {
       int bit = 0;
       if (p < g.inner && c < g.k) {
         const int64_t off = o * g.os + p + c * g.ks;
-        const float v = __ldg(g.x + off);
+        const float v = value_at(g, off, c);
         if (v != v) note_nan(g.nan, off);
         bit = v >= 0.0f;
       }
@@ -175,6 +185,8 @@ Status pack_bits(int device, const PackArgs& a, uint64_t* nan_offset_device) {
   g.os = a.outer_stride;
   g.is = a.inner_stride;
   g.ks = a.k_stride;
+  g.t = a.thresh;
+  g.ts = a.thresh_stride;
   g.nan = reinterpret_cast<unsigned long long*>(nan_offset_device);
 
   if (a.k_stride != 1 && a.inner_stride == 1) {

@@ -87,5 +87,13 @@ Status loss_ew(int, const LossEwArgs&, void*, int32_t*) { return no_cuda(); }
 size_t class_loss_scratch_bytes(const ClassLossArgs&) { return 0; }
 Status class_loss(int, const ClassLossArgs&, void*, int64_t*) { return no_cuda(); }
 
+size_t rowwise_loss_scratch_bytes(const RowLossArgs&) { return 0; }
+Status rowwise_loss(int, const RowLossArgs&, void*, int64_t*) { return no_cuda(); }
+
+size_t research_scratch_bytes(const ResearchArgs&) { return 0; }
+Status research_loss(int, const ResearchArgs&, void*, int32_t*) { return no_cuda(); }
+
+Status xnor_conv(int, const XnorConvArgs&) { return no_cuda(); }
+
 }  // namespace cuda
 }  // namespace bg

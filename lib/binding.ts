@@ -104,6 +104,9 @@ export interface PackSpec {
   outerStride: number;
   innerStride: number;
   kStride: number;
+  /** Fused binarize + pack: channel c's bit is (x - thresh[c * threshStride]) >= 0 (k floats, or one with threshStride 0). */
+  thresh?: Operand;
+  threshStride?: number;
 }
 
 /** Arguments of the native unpackBits: rows x words uint64 -> rows x k floats (+1 / -1). */
@@ -148,6 +151,29 @@ export interface EstimatorSpec {
   fdaTerms?: number;
   lsqMode?: number;
   lsqGs?: number;
+}
+
+/**
+ * Arguments of the native researchLoss (validated by lib/losses/research.ts;
+ * native/ops/research_args.h): kind indexes ResearchKind; hyper-parameters by name.
+ */
+export interface ResearchSpec {
+  kind: number;
+  rows: number;
+  cols: number;
+  h?: number;
+  w?: number;
+  reduction: 0 | 1 | 2;
+  gradScale: number;
+  check?: 0 | 1;
+  x: Operand;
+  x2?: Operand;
+  y: Operand;
+  loss: Operand;
+  grad?: Operand;
+  grad2?: Operand;
+  gradOut?: Operand;
+  [param: string]: unknown;
 }
 
 /**
@@ -203,7 +229,68 @@ export interface ClassLossSpec {
   grad?: Operand;
 }
 
+/**
+ * Arguments of the native rowLoss (validated by lib/losses/rowwise.ts): x [rows, classes]
+ * float32; kind and p0..p2 as in native/ops/rowwise_args.h.
+ */
+export interface RowLossSpec {
+  kind: number;
+  rows: number;
+  classes: number;
+  x: Operand;
+  t?: Operand;
+  target?: Int32Array | NativeBuffer;
+  p0: number;
+  p1: number;
+  p2: number;
+  mode: 0 | 1;
+  state?: Operand;
+  index?: Int32Array | NativeBuffer;
+  nState?: number;
+  reduction: 0 | 1 | 2;
+  gradScale: number;
+  gradOut?: Operand;
+  loss: Operand;
+  grad?: Operand;
+}
+
 /** Error classes handed to native code. */
+/**
+ * Arguments of the native xnorConv (validated by lib/xnor/index.ts; native/ops/xnor_args.h):
+ * x words [n][h][w][xwords], wt words [cout][kh][kw][gwords], output NHWC.
+ */
+export interface XnorConvSpec {
+  x: NativeBuffer;
+  wt: NativeBuffer;
+  out: NativeBuffer;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  xwords: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  cg: number;
+  gwords: number;
+  groups: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+  ho: number;
+  wo: number;
+  /** 0 zero padding, 1 one padding. */
+  padMode: 0 | 1;
+  /** 0 int32, 1 float, 2 bits. */
+  outType: 0 | 1 | 2;
+  alpha?: Operand;
+  beta?: Operand;
+  residual?: Operand;
+}
+
 export interface ErrorClasses {
   BitgradError: Function;
   ValidationError: Function;
@@ -237,6 +324,13 @@ export interface NativeBinding {
   estimator(spec: EstimatorSpec, async: true): Promise<void>;
   lossEw(spec: LossEwSpec, async: false): void;
   lossEw(spec: LossEwSpec, async: true): Promise<void>;
+  researchLoss(spec: ResearchSpec, async: false): void;
+  researchLoss(spec: ResearchSpec, async: true): Promise<void>;
   classLoss(spec: ClassLossSpec, async: false): void;
   classLoss(spec: ClassLossSpec, async: true): Promise<void>;
+  xnorConv(spec: XnorConvSpec, async: false): void;
+  xnorConv(spec: XnorConvSpec, async: true): Promise<void>;
+  xnorKernelName(): string;
+  rowLoss(spec: RowLossSpec, async: false): void;
+  rowLoss(spec: RowLossSpec, async: true): Promise<void>;
 }

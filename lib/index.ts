@@ -28,6 +28,7 @@ export type { Reduction } from './validate';
 import * as losses from './losses';
 import * as binarize from './binarize';
 export { losses, binarize };
+export * as xnor from './xnor';
 
 /**
  * The backend chosen at load time and why, with what the probe found: CUDA driver

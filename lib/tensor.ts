@@ -274,7 +274,8 @@ export interface TensorOptions {
 /**
  * Makes a tensor from a typed array (a view with an offset is fine; the data is
  * copied). `shape` defaults to `[data.length]`; its element count must equal
- * `data.length`. The dtype follows the array type.
+ * `data.length`. The dtype follows the array type (a Uint16Array of raw bits needs
+ * `opts.dtype`: `'bfloat16'` or `'float16'`).
  */
 export function tensor<T extends TensorData>(
   data: T,

@@ -62,6 +62,8 @@ const TARGETS: Target[] = [
   { name: 'binarize.pack', call: (a) => bitgrad.binarize.pack(a[0] as never, (typeof a[1] === 'object' && a[1] !== null ? { layout: ['nhwc', 'weights', 'rows'][Number(a[2] === true) + Number(a[2] === false) * 2], ...a[1] } : a[1]) as never) },
   { name: 'binarize.packSync', call: (a) => bitgrad.binarize.packSync(a[0] as never, (typeof a[1] === 'object' && a[1] !== null ? { layout: 'rows', ...a[1] } : a[1]) as never) },
   { name: 'binarize.unpack', call: (a) => bitgrad.binarize.unpack(a[0] as never) },
+  { name: 'binarize.binarizeAndPack', call: (a) => bitgrad.binarize.binarizeAndPack(a[0] as never, (typeof a[1] === 'object' && a[1] !== null ? { layout: 'rows', estimator: a[2] === true ? 'rsign' : undefined, ...a[1] } : a[1]) as never) },
+  { name: 'binarize.binarizeAndPackSync', call: (a) => bitgrad.binarize.binarizeAndPackSync(a[0] as never, (typeof a[1] === 'object' && a[1] !== null ? { layout: 'rows', alpha: a[2] as never, ...a[1] } : a[1]) as never) },
   { name: 'binarize.BitTensor.fromWords', call: (a) => bitgrad.binarize.BitTensor.fromWords(a[0] as never, a[1] as never, a[2] as never) },
   { name: 'binarize.ste.forward', call: (a) => bitgrad.binarize.ste.forward(a[0] as never, a[1] as never) },
   { name: 'binarize.ste.forwardSync', call: (a) => bitgrad.binarize.ste.forwardSync(a[0] as never, a[1] as never) },

@@ -262,6 +262,11 @@ describe('large vocabulary, in place, SIMD paths, threads', () => {
       expect(a.loss).toBe(out.loss);
       expect(Buffer.compare(Buffer.from(copy2.buffer), Buffer.from(out.grad!.buffer))).toBe(0);
     }
+    const into = new Float32Array(x.length);
+    const gi = crossEntropySync(x, y, { gradInto: into });
+    expect(gi.grad).toBe(into);
+    expect(Buffer.compare(Buffer.from(into.buffer), Buffer.from(crossEntropySync(x, y).grad!.buffer))).toBe(0);
+    expect(thrown(() => crossEntropySync(x, y, { gradInto: new Float32Array(3) })).code).toBe('BITGRAD_SHAPE_MISMATCH');
     // [N, C, d]
     const xs = uniform(r, 4 * 9 * 5, -3, 3);
     const ys = Int32Array.from({ length: 20 }, (_, i) => i % 9);

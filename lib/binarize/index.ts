@@ -5,6 +5,8 @@
  */
 export { pack, packSync, unpack } from './pack';
 export type { PackOptions, PackInputLayout } from './pack';
+export { binarizeAndPack, binarizeAndPackSync } from './fused';
+export type { BinarizeAndPackOptions, FusedEstimatorName } from './fused';
 export { BitTensor } from '../bit-tensor';
 export type { BitLayout } from '../bit-tensor';
 export { ste, approxSign, swishSign, reste, resteSchedule, biper, ede, edeSchedule, rsign, fda, fdaSchedule } from './estimators';

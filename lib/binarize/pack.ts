@@ -36,15 +36,30 @@ export interface PackOptions {
   device?: Device;
 }
 
-interface Prepared {
+/** A decoded pack call: the native spec, the result and temporaries to free. @internal */
+export interface PreparedPack {
   spec: PackSpec;
   out: BitTensor;
   temps: Tensor[];
+  /** Device index of the result (-1: CPU). */
+  device: number;
 }
 
-function prepare(x: unknown, rawOpts: unknown): Prepared {
-  const opts = checkOptions(rawOpts, 'pack') as Partial<PackOptions>;
-  if (rawOpts === undefined) throw new ValidationError("pack needs options with a layout: 'nhwc', 'weights' or 'rows'", 'BITGRAD_INVALID_ARGUMENT');
+type Prepared = PreparedPack;
+
+/** Validates pack options and input and allocates the result (shared with binarizeAndPack). @internal */
+export function preparePack(x: unknown, rawOpts: unknown, fname = 'pack'): PreparedPack {
+  return prepare(x, rawOpts, fname);
+}
+
+/** Frees a prepared pack's result and temporaries after a failure. @internal */
+export function failPack(p: PreparedPack): void {
+  fail(p);
+}
+
+function prepare(x: unknown, rawOpts: unknown, fname = 'pack'): Prepared {
+  const opts = checkOptions(rawOpts, fname) as Partial<PackOptions>;
+  if (rawOpts === undefined) throw new ValidationError(`${fname} needs options with a layout: 'nhwc', 'weights' or 'rows'`, 'BITGRAD_INVALID_ARGUMENT');
   const layout = opts.layout;
   if (layout !== 'nhwc' && layout !== 'weights' && layout !== 'rows')
     throw new ValidationError(`layout must be 'nhwc', 'weights' or 'rows' (got ${show(layout)})`, 'BITGRAD_INVALID_ARGUMENT');
@@ -136,7 +151,7 @@ function prepare(x: unknown, rawOpts: unknown): Prepared {
     innerStride: strides[1],
     kStride: strides[2],
   };
-  return { spec, out, temps };
+  return { spec, out, temps, device: devIndex };
 }
 
 function fail(p: Prepared): void {

@@ -41,6 +41,11 @@ export interface CrossEntropyOptions extends ClassLossOptions {
    * size). The returned `grad` is then the logits array / tensor itself.
    */
   inPlace?: boolean;
+  /**
+   * Write the gradient into this array / tensor (the logits' size, dtype and device)
+   * instead of a new one: a training loop reuses its buffer. Returned as `grad`.
+   */
+  gradInto?: Float32Array | Tensor;
 }
 
 /** Options of {@link nllLoss}. Names follow PyTorch's `nll_loss`. */
@@ -168,7 +173,10 @@ function prepare(kind: Kind, input: unknown, target: unknown, rawOpts: unknown):
       spec.weight = opts.weight;
     }
     spec.loss = new Float32Array(reduction === 0 ? rows : 1);
-    if (wantGrad) spec.grad = inPlace ? input : new Float32Array(len);
+    const into = kind === 0 ? opts.gradInto : undefined;
+    if (into !== undefined && (!(into instanceof Float32Array) || into.length !== len))
+      throw new ValidationError(`gradInto must be a Float32Array of ${len} elements`, 'BITGRAD_SHAPE_MISMATCH');
+    if (wantGrad) spec.grad = inPlace ? input : (into ?? new Float32Array(len));
     if (opts.gradOutput !== undefined) {
       if (reduction === 0) {
         if (!(opts.gradOutput instanceof Float32Array) || opts.gradOutput.length !== rows)
@@ -224,11 +232,15 @@ function prepare(kind: Kind, input: unknown, target: unknown, rawOpts: unknown):
       gradOut = g.buffer;
     } else gradScale = finiteNumber(g, 'gradOutput');
   }
+  const into = kind === 0 ? opts.gradInto : undefined;
+  if (into !== undefined && !(into instanceof Tensor && into.dtype === input.dtype && same(into.shape, shape) && into.device === device))
+    throw new ValidationError(`gradInto must be a ${input.dtype} tensor of shape [${shape.join(', ')}] on ${device}`, 'BITGRAD_SHAPE_MISMATCH');
+  if (into !== undefined) void into.buffer; // BITGRAD_DISPOSED before any allocation
   const lossT = allocTensor(reduction === 0 ? L.rowShape : [], 'float32', dev);
-  const gradT: Tensor | null = wantGrad ? (inPlace ? input : allocTensor(shape, input.dtype, dev)) : null;
+  const gradT: Tensor | null = wantGrad ? (inPlace ? input : ((into as Tensor | undefined) ?? allocTensor(shape, input.dtype, dev))) : null;
   const fail = () => {
     lossT.dispose();
-    if (gradT !== input) gradT?.dispose();
+    if (gradT !== input && gradT !== into) gradT?.dispose();
   };
   spec.loss = lossT.buffer;
   if (gradT) spec.grad = gradT.buffer;

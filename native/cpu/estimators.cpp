@@ -1,8 +1,12 @@
 // CPU driver of the estimators. Elements are cut into fixed blocks of kBlock (the same
 // for any thread count); a per-channel parameter is expanded per block into thread-local
-// scratch; parameter gradients are written per element into a scratch array and then
-// summed per channel in a fixed order (runs of `div` elements in increasing index, each
-// run in double), so results are bit-identical however many threads run.
+// scratch. Parameter gradients (rsign, elastic) are fused into the same pass: each block
+// writes its per-element dL/dparam into thread-local (cache-resident) scratch and sums it
+// at once into per-(block, channel) double partials; the partials are then added per
+// channel in block order. Everything is in a fixed order, so results are bit-identical
+// however many threads run. When there would be more partials than n / 2 (very many
+// channels, few elements each), the per-element scratch of the whole tensor is summed in
+// a second pass instead (runs of `div` elements in increasing index, each in double).
 #include "estimators.h"
 
 #include <vector>
@@ -32,6 +36,46 @@ const EstTable& table() {
 std::vector<float>& param_scratch() {
   thread_local std::vector<float> s;  // heap-backed
   return s;
+}
+
+std::vector<float>& grad_scratch() {
+  thread_local std::vector<float> s;  // one block of per-element dL/dparam
+  return s;
+}
+
+// Sum of p[0..len) in double, four interleaved accumulators combined in a fixed order.
+double sum_run(const float* p, int64_t len) {
+  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  int64_t i = 0;
+  for (; i + 4 <= len; i += 4) {
+    s0 += static_cast<double>(p[i]);
+    s1 += static_cast<double>(p[i + 1]);
+    s2 += static_cast<double>(p[i + 2]);
+    s3 += static_cast<double>(p[i + 3]);
+  }
+  for (; i < len; ++i) s0 += static_cast<double>(p[i]);
+  return (s0 + s1) + (s2 + s3);
+}
+
+// Adds the per-element values da[0..len) of elements [start, start + len) into the
+// per-channel partials part[0..mod) (element i belongs to channel (i / div) % mod).
+void add_partials(const float* da, int64_t start, int64_t len, int64_t div, int64_t mod, double* part) {
+  int64_t rem = start % div;
+  int64_t idx = (start / div) % mod;
+  if (div == 1) {
+    for (int64_t j = 0; j < len; ++j) {
+      part[idx] += static_cast<double>(da[j]);
+      if (++idx == mod) idx = 0;
+    }
+    return;
+  }
+  for (int64_t j = 0; j < len;) {
+    const int64_t run = div - rem < len - j ? div - rem : len - j;
+    part[idx] += sum_run(da + j, run);
+    j += run;
+    rem = 0;
+    if (++idx == mod) idx = 0;
+  }
 }
 
 // Elements [start, start + len) of a broadcast parameter, contiguous.
@@ -75,10 +119,20 @@ void estimator(const EstimatorArgs& a) {
   if (kind < 0 || kind >= kEstCount) return;
   const EwFn fn = a.backward ? table().bwd[kind] : table().fwd[kind];
   const bool want_dp = a.backward && has_param && a.dparam != nullptr;
-  std::vector<float> da;
-  if (want_dp && n > 0) da.resize(static_cast<size_t>(n));
-
+  const int64_t div = a.param.div > 0 ? a.param.div : 1;
+  const int64_t mod = a.param.mod > 0 ? a.param.mod : 1;
   const int64_t blocks = (n + kBlock - 1) / kBlock;
+  // Fused per-(block, channel) partials unless they would outgrow the tensor.
+  const bool fused = want_dp && blocks * mod <= (n > 1 ? n / 2 : 1);
+  std::vector<float> da;
+  std::vector<double> partials;
+  if (want_dp && n > 0) {
+    if (fused)
+      partials.assign(static_cast<size_t>(blocks * mod), 0.0);
+    else
+      da.resize(static_cast<size_t>(n));
+  }
+
   for_blocks(blocks, n, [&](int64_t k) {
     const int64_t start = k * kBlock;
     const int64_t len = n - start < kBlock ? n - start : kBlock;
@@ -87,15 +141,31 @@ void estimator(const EstimatorArgs& a) {
     b.a = has_param ? expand_block(a.param, start, len, param_scratch()) : nullptr;
     b.g = a.backward ? a.g + start : nullptr;
     b.out = a.out + start;
-    b.da = want_dp ? da.data() + start : nullptr;
+    b.da = nullptr;
+    if (want_dp) {
+      if (fused) {
+        std::vector<float>& gs = grad_scratch();
+        if (gs.size() < static_cast<size_t>(kBlock)) gs.resize(static_cast<size_t>(kBlock));
+        b.da = gs.data();
+      } else {
+        b.da = da.data() + start;
+      }
+    }
     b.n = static_cast<size_t>(len);
     fn(a.params, b);
+    if (want_dp && fused) add_partials(b.da, start, len, div, mod, partials.data() + k * mod);
   });
 
   if (!want_dp) return;
+  if (fused) {
+    for_blocks(mod, blocks * mod, [&](int64_t c) {
+      double total = 0.0;
+      for (int64_t k = 0; k < blocks; ++k) total += partials[static_cast<size_t>(k * mod + c)];
+      a.dparam[c] = static_cast<float>(total);
+    });
+    return;
+  }
   // dparam[c] = sum over runs r = c, c + mod, ... of sum(da[r div .. (r+1) div)).
-  const int64_t div = a.param.div > 0 ? a.param.div : 1;
-  const int64_t mod = a.param.mod > 0 ? a.param.mod : 1;
   const int64_t runs = (n + div - 1) / div;
   for_blocks(mod, n, [&](int64_t c) {
     double total = 0.0;

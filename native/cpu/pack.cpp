@@ -22,7 +22,8 @@ constexpr int64_t kParallelMin = INT64_C(1) << 17;
 int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // General strides: plain loop (not used by the facade, kept for other callers).
-bool rows_generic(const PackArgs& a, int64_t r0, int64_t r1) {
+// t: null, or k per-channel thresholds (fused binarize + pack).
+bool rows_generic(const PackArgs& a, const float* t, int64_t r0, int64_t r1) {
   bool nan = false;
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t o = r / a.inner;
@@ -32,7 +33,8 @@ bool rows_generic(const PackArgs& a, int64_t r0, int64_t r1) {
     for (int64_t g = 0; g < a.words; ++g) {
       uint64_t w = 0;
       for (int64_t j = 0; j < 64 && g * 64 + j < a.k; ++j) {
-        const float v = xr[(g * 64 + j) * a.k_stride];
+        const float xv = xr[(g * 64 + j) * a.k_stride];
+        const float v = t ? xv - t[g * 64 + j] : xv;
         nan |= v != v;
         if (v >= 0.0f) w |= uint64_t{1} << j;
       }
@@ -42,13 +44,14 @@ bool rows_generic(const PackArgs& a, int64_t r0, int64_t r1) {
   return nan;
 }
 
-int64_t first_nan(const PackArgs& a) {
+// Lowest offset whose value (x, or x - t[c] when fused) is NaN.
+int64_t first_nan(const PackArgs& a, const float* t) {
   int64_t best = -1;
   for (int64_t o = 0; o < a.outer; ++o)
     for (int64_t i = 0; i < a.inner; ++i)
       for (int64_t c = 0; c < a.k; ++c) {
         const int64_t off = o * a.outer_stride + i * a.inner_stride + c * a.k_stride;
-        const float v = a.x[off];
+        const float v = t ? a.x[off] - t[c] : a.x[off];
         if (v != v && (best < 0 || off < best)) best = off;
       }
   return best;
@@ -72,6 +75,17 @@ PackCheck pack(const PackArgs& a) {
   const int64_t kk = a.k > 0 ? a.k : 1;
   const int64_t floats = rows * kk;
   std::vector<char> bad;
+  // Fused threshold: k values, contiguous (a broadcast one is expanded once).
+  std::vector<float> tbuf;
+  const float* t = nullptr;
+  if (a.thresh != nullptr && a.k > 0) {
+    if (a.thresh_stride == 1) {
+      t = a.thresh;
+    } else {
+      tbuf.assign(static_cast<size_t>(a.k), a.thresh[0]);
+      t = tbuf.data();
+    }
+  }
 
   if (a.k_stride != 1 && a.inner_stride == 1) {
     // Channel planes (NCHW): chunks of P pixels (a multiple of 64) inside one outer index.
@@ -87,7 +101,9 @@ PackCheck pack(const PackArgs& a) {
       const int64_t np = min64(P, a.inner - p0);
       const float* x = a.x + o * a.outer_stride + p0;
       uint64_t* out = a.out + (o * a.inner + p0) * a.words;
-      if (kern.planar(x, a.k_stride, a.k, out, a.words, np)) bad[ch] = 1;
+      const bool nan = t ? kern.planar_t(x, t, a.k_stride, a.k, out, a.words, np)
+                         : kern.planar(x, a.k_stride, a.k, out, a.words, np);
+      if (nan) bad[ch] = 1;
     });
   } else {
     // Rows: chunks of R rows, split where the outer index changes.
@@ -101,14 +117,15 @@ PackCheck pack(const PackArgs& a) {
       const int64_t r1 = min64(rows, r0 + R);
       bool nan = false;
       if (!contiguous) {
-        nan = rows_generic(a, r0, r1);
+        nan = rows_generic(a, t, r0, r1);
       } else {
         for (int64_t r = r0; r < r1;) {
           const int64_t o = r / a.inner;
           const int64_t i = r - o * a.inner;
           const int64_t run = min64(r1 - r, a.inner - i);
           const float* x = a.x + o * a.outer_stride + i * a.inner_stride;
-          nan |= kern.rows(x, a.inner_stride, a.k, a.out + r * a.words, a.words, run);
+          nan |= t ? kern.rows_t(x, t, a.inner_stride, a.k, a.out + r * a.words, a.words, run)
+                   : kern.rows(x, a.inner_stride, a.k, a.out + r * a.words, a.words, run);
           r += run;
         }
       }
@@ -119,7 +136,7 @@ PackCheck pack(const PackArgs& a) {
   for (char b : bad) {
     if (b) {
       result.ok = false;
-      result.index = first_nan(a);
+      result.index = first_nan(a, t);
       break;
     }
   }

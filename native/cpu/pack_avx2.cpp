@@ -26,11 +26,15 @@ inline uint64_t ge_bits(__m256 v) {
 
 // Mask of (p[q] >= 0) for q < n (n in 1..64), 0 above; NaN lanes ORed into *nan
 // (masked-off lanes load 0, never NaN).
-inline uint64_t mask64_partial(const float* p, int64_t n, __m256* nan) {
+// kT: the value is p[q] - t[q] (fused binarize + pack; masked-off lanes give 0 - 0).
+template <bool kT>
+inline uint64_t mask64_partial(const float* p, const float* t, int64_t n, __m256* nan) {
   uint64_t w = 0;
   for (int s = 0; s < 8 && n > 8 * s; ++s) {
     const int64_t left = n - 8 * s;
-    const __m256 v = left >= 8 ? _mm256_loadu_ps(p + 8 * s) : _mm256_maskload_ps(p + 8 * s, lanes8(left));
+    __m256 v = left >= 8 ? _mm256_loadu_ps(p + 8 * s) : _mm256_maskload_ps(p + 8 * s, lanes8(left));
+    if (kT)
+      v = _mm256_sub_ps(v, left >= 8 ? _mm256_loadu_ps(t + 8 * s) : _mm256_maskload_ps(t + 8 * s, lanes8(left)));
     const uint64_t keep = left >= 8 ? 0xffu : ((1u << left) - 1u);
     *nan = _mm256_or_ps(*nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
     w |= (ge_bits(v) & keep) << (8 * s);
@@ -39,12 +43,17 @@ inline uint64_t mask64_partial(const float* p, int64_t n, __m256* nan) {
 }
 
 // 64 floats -> one word. The unordered compare of two vectors flags a NaN in either.
-inline uint64_t mask64_full(const float* p, __m256* nan) {
+template <bool kT>
+inline uint64_t mask64_full(const float* p, const float* t, __m256* nan) {
   uint64_t w = 0;
   __m256 bad = *nan;
   for (int s = 0; s < 8; s += 2) {
-    const __m256 a = _mm256_loadu_ps(p + 8 * s);
-    const __m256 b = _mm256_loadu_ps(p + 8 * s + 8);
+    __m256 a = _mm256_loadu_ps(p + 8 * s);
+    __m256 b = _mm256_loadu_ps(p + 8 * s + 8);
+    if (kT) {
+      a = _mm256_sub_ps(a, _mm256_loadu_ps(t + 8 * s));
+      b = _mm256_sub_ps(b, _mm256_loadu_ps(t + 8 * s + 8));
+    }
     bad = _mm256_or_ps(bad, _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
     w |= ge_bits(a) << (8 * s);
     w |= ge_bits(b) << (8 * s + 8);
@@ -53,8 +62,9 @@ inline uint64_t mask64_full(const float* p, __m256* nan) {
   return w;
 }
 
-bool rows_avx2(const float* x, int64_t row_stride, int64_t k, uint64_t* out, int64_t words,
-               int64_t rows) {
+template <bool kT>
+bool rows_impl(const float* x, const float* t, int64_t row_stride, int64_t k, uint64_t* out,
+               int64_t words, int64_t rows) {
   __m256 nan = _mm256_setzero_ps();
   const int64_t full = k / 64;
   const int64_t rem = k - full * 64;
@@ -62,8 +72,8 @@ bool rows_avx2(const float* x, int64_t row_stride, int64_t k, uint64_t* out, int
     const float* xr = x + r * row_stride;
     uint64_t* o = out + r * words;
     int64_t g = 0;
-    for (; g < full; ++g) o[g] = mask64_full(xr + g * 64, &nan);
-    if (rem > 0 && g < words) o[g++] = mask64_partial(xr + full * 64, rem, &nan);
+    for (; g < full; ++g) o[g] = mask64_full<kT>(xr + g * 64, kT ? t + g * 64 : nullptr, &nan);
+    if (rem > 0 && g < words) o[g++] = mask64_partial<kT>(xr + full * 64, kT ? t + full * 64 : nullptr, rem, &nan);
     for (; g < words; ++g) o[g] = 0;
   }
   return _mm256_movemask_ps(nan) != 0;
@@ -76,8 +86,9 @@ bool rows_avx2(const float* x, int64_t row_stride, int64_t k, uint64_t* out, int
 // pixel load 0 and only touch accumulators that are never stored.
 constexpr int64_t kBlock = 1024;
 
-bool planar_avx2(const float* x, int64_t plane, int64_t k, uint64_t* out, int64_t words,
-                 int64_t pixels) {
+template <bool kT>
+bool planar_impl(const float* x, const float* t, int64_t plane, int64_t k, uint64_t* out,
+                 int64_t words, int64_t pixels) {
   const __m256 zero = _mm256_setzero_ps();
   __m256 nan = _mm256_setzero_ps();
   alignas(32) uint32_t lo[kBlock];
@@ -98,11 +109,19 @@ bool planar_avx2(const float* x, int64_t plane, int64_t k, uint64_t* out, int64_
         const float* row = x + (c0 + j) * plane + p0;
         const __m256i bit = _mm256_set1_epi32(static_cast<int>(1u << (j & 31)));
         uint32_t* acc = j < 32 ? lo : hi;
+        const __m256 shift = kT ? _mm256_set1_ps(t[c0 + j]) : zero;
         for (int64_t u = 0; u < nv; ++u) {
           // The next channel's run starts on another page, out of the prefetchers' reach.
           if ((u & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(row + plane + 8 * u), _MM_HINT_T0);
-          const __m256 v = u == nv - 1 ? _mm256_maskload_ps(row + 8 * u, last) : _mm256_loadu_ps(row + 8 * u);
-          nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+          __m256 v = u == nv - 1 ? _mm256_maskload_ps(row + 8 * u, last) : _mm256_loadu_ps(row + 8 * u);
+          __m256 bad = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+          if (kT) {
+            v = _mm256_sub_ps(v, shift);
+            // Lanes past the last pixel load 0 and 0 - t may be NaN: keep only real lanes.
+            bad = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
+            if (u == nv - 1) bad = _mm256_and_ps(bad, _mm256_castsi256_ps(last));
+          }
+          nan = _mm256_or_ps(nan, bad);
           const __m256i ge = _mm256_castps_si256(_mm256_cmp_ps(v, zero, _CMP_GE_OQ));
           __m256i* ap = reinterpret_cast<__m256i*>(acc + 8 * u);
           _mm256_store_si256(ap, _mm256_or_si256(_mm256_load_si256(ap), _mm256_and_si256(ge, bit)));
@@ -125,6 +144,23 @@ bool planar_avx2(const float* x, int64_t plane, int64_t k, uint64_t* out, int64_
     }
   }
   return _mm256_movemask_ps(nan) != 0;
+}
+
+bool rows_avx2(const float* x, int64_t row_stride, int64_t k, uint64_t* out, int64_t words,
+               int64_t rows) {
+  return rows_impl<false>(x, nullptr, row_stride, k, out, words, rows);
+}
+bool rows_t_avx2(const float* x, const float* t, int64_t row_stride, int64_t k, uint64_t* out,
+                 int64_t words, int64_t rows) {
+  return rows_impl<true>(x, t, row_stride, k, out, words, rows);
+}
+bool planar_avx2(const float* x, int64_t plane, int64_t k, uint64_t* out, int64_t words,
+                 int64_t pixels) {
+  return planar_impl<false>(x, nullptr, plane, k, out, words, pixels);
+}
+bool planar_t_avx2(const float* x, const float* t, int64_t plane, int64_t k, uint64_t* out,
+                   int64_t words, int64_t pixels) {
+  return planar_impl<true>(x, t, plane, k, out, words, pixels);
 }
 
 void unpack_avx2(const uint64_t* bits, int64_t words, int64_t k, float* out, int64_t rows) {
@@ -151,6 +187,8 @@ void unpack_avx2(const uint64_t* bits, int64_t words, int64_t k, float* out, int
 void pack_kernels_avx2(PackKernels* out) {
   out->rows = &rows_avx2;
   out->planar = &planar_avx2;
+  out->rows_t = &rows_t_avx2;
+  out->planar_t = &planar_t_avx2;
   out->unpack = &unpack_avx2;
 }
 

@@ -27,12 +27,15 @@ inline __mmask16 lanes16(int64_t n) {
 }
 
 // Mask of (p[q] >= 0) for q < n (n in 1..64), 0 above; NaN lanes ORed into *nan.
-inline uint64_t mask64_partial(const float* p, int64_t n, __mmask16* nan) {
+// kT: the value is p[q] - t[q] (fused binarize + pack).
+template <bool kT>
+inline uint64_t mask64_partial(const float* p, const float* t, int64_t n, __mmask16* nan) {
   const __m512 zero = _mm512_setzero_ps();
   uint64_t w = 0;
   for (int s = 0; s < 4 && n > 16 * s; ++s) {
     const __mmask16 lanes = lanes16(n - 16 * s);
-    const __m512 v = _mm512_maskz_loadu_ps(lanes, p + 16 * s);
+    __m512 v = _mm512_maskz_loadu_ps(lanes, p + 16 * s);
+    if (kT) v = _mm512_sub_ps(v, _mm512_maskz_loadu_ps(lanes, t + 16 * s));
     const __mmask16 ge = _mm512_mask_cmp_ps_mask(lanes, v, zero, _CMP_GE_OQ);
     *nan = static_cast<__mmask16>(*nan | _mm512_mask_cmp_ps_mask(lanes, v, v, _CMP_UNORD_Q));
     w |= static_cast<uint64_t>(ge) << (16 * s);
@@ -41,12 +44,19 @@ inline uint64_t mask64_partial(const float* p, int64_t n, __mmask16* nan) {
 }
 
 // 64 floats -> one word. The unordered compare of two vectors flags a NaN in either.
-inline uint64_t mask64_full(const float* p, __mmask16* nan) {
+template <bool kT>
+inline uint64_t mask64_full(const float* p, const float* t, __mmask16* nan) {
   const __m512 zero = _mm512_setzero_ps();
-  const __m512 v0 = _mm512_loadu_ps(p);
-  const __m512 v1 = _mm512_loadu_ps(p + 16);
-  const __m512 v2 = _mm512_loadu_ps(p + 32);
-  const __m512 v3 = _mm512_loadu_ps(p + 48);
+  __m512 v0 = _mm512_loadu_ps(p);
+  __m512 v1 = _mm512_loadu_ps(p + 16);
+  __m512 v2 = _mm512_loadu_ps(p + 32);
+  __m512 v3 = _mm512_loadu_ps(p + 48);
+  if (kT) {
+    v0 = _mm512_sub_ps(v0, _mm512_loadu_ps(t));
+    v1 = _mm512_sub_ps(v1, _mm512_loadu_ps(t + 16));
+    v2 = _mm512_sub_ps(v2, _mm512_loadu_ps(t + 32));
+    v3 = _mm512_sub_ps(v3, _mm512_loadu_ps(t + 48));
+  }
   const uint64_t m0 = _mm512_cmp_ps_mask(v0, zero, _CMP_GE_OQ);
   const uint64_t m1 = _mm512_cmp_ps_mask(v1, zero, _CMP_GE_OQ);
   const uint64_t m2 = _mm512_cmp_ps_mask(v2, zero, _CMP_GE_OQ);
@@ -57,8 +67,9 @@ inline uint64_t mask64_full(const float* p, __mmask16* nan) {
   return m0 | (m1 << 16) | (m2 << 32) | (m3 << 48);
 }
 
-bool rows_avx512(const float* x, int64_t row_stride, int64_t k, uint64_t* out, int64_t words,
-                 int64_t rows) {
+template <bool kT>
+bool rows_impl(const float* x, const float* t, int64_t row_stride, int64_t k, uint64_t* out,
+               int64_t words, int64_t rows) {
   __mmask16 nan = 0;
   const int64_t full = k / 64;
   const int64_t rem = k - full * 64;
@@ -66,8 +77,8 @@ bool rows_avx512(const float* x, int64_t row_stride, int64_t k, uint64_t* out, i
     const float* xr = x + r * row_stride;
     uint64_t* o = out + r * words;
     int64_t g = 0;
-    for (; g < full; ++g) o[g] = mask64_full(xr + g * 64, &nan);
-    if (rem > 0 && g < words) o[g++] = mask64_partial(xr + full * 64, rem, &nan);
+    for (; g < full; ++g) o[g] = mask64_full<kT>(xr + g * 64, kT ? t + g * 64 : nullptr, &nan);
+    if (rem > 0 && g < words) o[g++] = mask64_partial<kT>(xr + full * 64, kT ? t + full * 64 : nullptr, rem, &nan);
     for (; g < words; ++g) o[g] = 0;
   }
   return nan != 0;
@@ -79,8 +90,9 @@ bool rows_avx512(const float* x, int64_t row_stride, int64_t k, uint64_t* out, i
 // transpose through memory), then lo | hi << 32 widens to the pixels' words.
 constexpr int64_t kBlock = 1024;
 
-bool planar_avx512(const float* x, int64_t plane, int64_t k, uint64_t* out, int64_t words,
-                   int64_t pixels) {
+template <bool kT>
+bool planar_impl(const float* x, const float* t, int64_t plane, int64_t k, uint64_t* out,
+                 int64_t words, int64_t pixels) {
   const __m512 zero = _mm512_setzero_ps();
   const __mmask16 all = static_cast<__mmask16>(0xffff);
   __mmask16 nan = 0;
@@ -102,12 +114,15 @@ bool planar_avx512(const float* x, int64_t plane, int64_t k, uint64_t* out, int6
         const float* row = x + (c0 + j) * plane + p0;
         const __m512i bit = _mm512_set1_epi32(static_cast<int>(1u << (j & 31)));
         uint32_t* acc = j < 32 ? lo : hi;
+        const __m512 shift = kT ? _mm512_set1_ps(t[c0 + j]) : zero;
         for (int64_t u = 0; u < nv; ++u) {
           const __mmask16 lanes = u == nv - 1 ? last : all;
           // The next channel's run starts on another page, out of the prefetchers' reach.
           _mm_prefetch(reinterpret_cast<const char*>(row + plane + 16 * u), _MM_HINT_T0);
-          const __m512 v = _mm512_maskz_loadu_ps(lanes, row + 16 * u);
-          nan = static_cast<__mmask16>(nan | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q));  // masked-off lanes are 0
+          __m512 v = _mm512_maskz_loadu_ps(lanes, row + 16 * u);
+          if (kT) v = _mm512_sub_ps(v, shift);  // masked-off lanes may then be NaN: mask the check
+          nan = static_cast<__mmask16>(nan | (kT ? _mm512_mask_cmp_ps_mask(lanes, v, v, _CMP_UNORD_Q)
+                                                 : _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q)));  // masked-off lanes are 0
           const __mmask16 ge = _mm512_mask_cmp_ps_mask(lanes, v, zero, _CMP_GE_OQ);
           const __m512i a = _mm512_load_si512(acc + 16 * u);
           _mm512_store_si512(acc + 16 * u, _mm512_mask_or_epi32(a, ge, a, bit));
@@ -138,6 +153,23 @@ bool planar_avx512(const float* x, int64_t plane, int64_t k, uint64_t* out, int6
   return nan != 0;
 }
 
+bool rows_avx512(const float* x, int64_t row_stride, int64_t k, uint64_t* out, int64_t words,
+                 int64_t rows) {
+  return rows_impl<false>(x, nullptr, row_stride, k, out, words, rows);
+}
+bool rows_t_avx512(const float* x, const float* t, int64_t row_stride, int64_t k, uint64_t* out,
+                   int64_t words, int64_t rows) {
+  return rows_impl<true>(x, t, row_stride, k, out, words, rows);
+}
+bool planar_avx512(const float* x, int64_t plane, int64_t k, uint64_t* out, int64_t words,
+                   int64_t pixels) {
+  return planar_impl<false>(x, nullptr, plane, k, out, words, pixels);
+}
+bool planar_t_avx512(const float* x, const float* t, int64_t plane, int64_t k, uint64_t* out,
+                     int64_t words, int64_t pixels) {
+  return planar_impl<true>(x, t, plane, k, out, words, pixels);
+}
+
 void unpack_avx512(const uint64_t* bits, int64_t words, int64_t k, float* out, int64_t rows) {
   const __m512 plus = _mm512_set1_ps(1.0f);
   const __m512 minus = _mm512_set1_ps(-1.0f);
@@ -160,6 +192,8 @@ void unpack_avx512(const uint64_t* bits, int64_t words, int64_t k, float* out, i
 void pack_kernels_avx512(PackKernels* out) {
   out->rows = &rows_avx512;
   out->planar = &planar_avx512;
+  out->rows_t = &rows_t_avx512;
+  out->planar_t = &planar_t_avx512;
   out->unpack = &unpack_avx512;
 }
 

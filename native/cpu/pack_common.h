@@ -24,8 +24,8 @@ inline void transpose64(uint64_t* a) {
 }
 
 // Planar packing with a caller-supplied 64-pixel column loader:
-// load(ptr, n) returns the 64-bit mask of (ptr[q] >= 0) for q < n (0 for q >= n) and
-// ORs NaN into its own accumulator. Blocks of up to kBlockTiles x 64 pixels are read
+// load(ptr, n, c) returns the 64-bit mask of (ptr[q] >= 0) for q < n (0 for q >= n) of
+// channel c's row and ORs NaN into its own accumulator. Blocks of up to kBlockTiles x 64 pixels are read
 // one channel row at a time (runs of up to 4 KiB, friendly to the prefetchers), and
 // each 64 x 64 tile of (channel, pixel) bits is transposed into pixel rows.
 constexpr int64_t kBlockTiles = 16;
@@ -44,7 +44,7 @@ inline void planar_tiles(const float* x, int64_t plane, int64_t k, uint64_t* out
         const float* row = x + (c0 + j) * plane + p0;
         for (int64_t t = 0; t < nt; ++t) {
           const int64_t np = left - 64 * t < 64 ? left - 64 * t : 64;
-          tile[t][j] = load(row + 64 * t, np);
+          tile[t][j] = load(row + 64 * t, np, c0 + j);
         }
       }
       for (int64_t t = 0; t < nt; ++t) {

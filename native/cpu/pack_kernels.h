@@ -19,6 +19,12 @@ struct PackKernels {
   // p's row goes to out + p * words. Same padding and NaN rules as `rows`.
   bool (*planar)(const float* x, int64_t plane, int64_t k, uint64_t* out, int64_t words,
                  int64_t pixels);
+  // As rows / planar, with channel c's bit (x - t[c]) >= 0 and a NaN difference
+  // reported (t: k floats).
+  bool (*rows_t)(const float* x, const float* t, int64_t row_stride, int64_t k, uint64_t* out,
+                 int64_t words, int64_t rows);
+  bool (*planar_t)(const float* x, const float* t, int64_t plane, int64_t k, uint64_t* out,
+                   int64_t words, int64_t pixels);
   // Row j of `words` words at bits + j * words becomes the k floats (+1 / -1) at
   // out + j * k.
   void (*unpack)(const uint64_t* bits, int64_t words, int64_t k, float* out, int64_t rows);

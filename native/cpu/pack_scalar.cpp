@@ -10,8 +10,10 @@ namespace {
 // Bit of one float: x >= 0 by value (-0 gives 1, NaN gives 0 and is reported apart).
 inline uint64_t bit_of(float v) { return v >= 0.0f ? 1u : 0u; }
 
-bool rows_scalar(const float* x, int64_t row_stride, int64_t k, uint64_t* out, int64_t words,
-                 int64_t rows) {
+// kT: channel c's value is x - t[c] (fused binarize + pack); otherwise x itself.
+template <bool kT>
+bool rows_impl(const float* x, const float* t, int64_t row_stride, int64_t k, uint64_t* out,
+               int64_t words, int64_t rows) {
   bool nan = false;
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * row_stride;
@@ -21,7 +23,7 @@ bool rows_scalar(const float* x, int64_t row_stride, int64_t k, uint64_t* out, i
       const int64_t nc = k - c0 <= 0 ? 0 : (k - c0 < 64 ? k - c0 : 64);
       uint64_t w = 0;
       for (int64_t j = 0; j < nc; ++j) {
-        const float v = xr[c0 + j];
+        const float v = kT ? xr[c0 + j] - t[c0 + j] : xr[c0 + j];
         nan |= v != v;
         w |= bit_of(v) << j;
       }
@@ -31,13 +33,15 @@ bool rows_scalar(const float* x, int64_t row_stride, int64_t k, uint64_t* out, i
   return nan;
 }
 
-bool planar_scalar(const float* x, int64_t plane, int64_t k, uint64_t* out, int64_t words,
-                   int64_t pixels) {
+template <bool kT>
+bool planar_impl(const float* x, const float* t, int64_t plane, int64_t k, uint64_t* out,
+                 int64_t words, int64_t pixels) {
   bool nan = false;
-  auto load = [&nan](const float* p, int64_t n) {
+  auto load = [&nan, t](const float* p, int64_t n, int64_t c) {
+    const float shift = kT ? t[c] : 0.0f;
     uint64_t m = 0;
     for (int64_t q = 0; q < n; ++q) {
-      const float v = p[q];
+      const float v = kT ? p[q] - shift : p[q];
       nan |= v != v;
       m |= bit_of(v) << q;
     }
@@ -45,6 +49,23 @@ bool planar_scalar(const float* x, int64_t plane, int64_t k, uint64_t* out, int6
   };
   planar_tiles(x, plane, k, out, words, pixels, load);
   return nan;
+}
+
+bool rows_scalar(const float* x, int64_t row_stride, int64_t k, uint64_t* out, int64_t words,
+                 int64_t rows) {
+  return rows_impl<false>(x, nullptr, row_stride, k, out, words, rows);
+}
+bool rows_t_scalar(const float* x, const float* t, int64_t row_stride, int64_t k, uint64_t* out,
+                   int64_t words, int64_t rows) {
+  return rows_impl<true>(x, t, row_stride, k, out, words, rows);
+}
+bool planar_scalar(const float* x, int64_t plane, int64_t k, uint64_t* out, int64_t words,
+                   int64_t pixels) {
+  return planar_impl<false>(x, nullptr, plane, k, out, words, pixels);
+}
+bool planar_t_scalar(const float* x, const float* t, int64_t plane, int64_t k, uint64_t* out,
+                     int64_t words, int64_t pixels) {
+  return planar_impl<true>(x, t, plane, k, out, words, pixels);
 }
 
 void unpack_scalar(const uint64_t* bits, int64_t words, int64_t k, float* out, int64_t rows) {
@@ -60,6 +81,8 @@ void unpack_scalar(const uint64_t* bits, int64_t words, int64_t k, float* out, i
 void pack_kernels_scalar(PackKernels* out) {
   out->rows = &rows_scalar;
   out->planar = &planar_scalar;
+  out->rows_t = &rows_t_scalar;
+  out->planar_t = &planar_t_scalar;
   out->unpack = &unpack_scalar;
 }
 

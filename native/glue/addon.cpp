@@ -41,10 +41,14 @@ Bitgrad::Bitgrad(Napi::Env env, Napi::Object exports) {
   exports.Set("unpackBits", Napi::Function::New<UnpackBits>(env, "unpackBits"));
   exports.Set("estimator", Napi::Function::New<Estimator>(env, "estimator"));
   exports.Set("classLoss", Napi::Function::New<ClassLoss>(env, "classLoss"));
+  exports.Set("rowLoss", Napi::Function::New<RowLoss>(env, "rowLoss"));
   exports.Set("scaleRows", Napi::Function::New<ScaleRows>(env, "scaleRows"));
   exports.Set("xnorK", Napi::Function::New<XnorK>(env, "xnorK"));
   exports.Set("xnorPP", Napi::Function::New<XnorPP>(env, "xnorPP"));
   exports.Set("lossEw", Napi::Function::New<LossEw>(env, "lossEw"));
+  exports.Set("xnorConv", Napi::Function::New<XnorConv>(env, "xnorConv"));
+  exports.Set("xnorKernelName", Napi::Function::New<XnorKernelName>(env, "xnorKernelName"));
+  exports.Set("researchLoss", Napi::Function::New<ResearchLoss>(env, "researchLoss"));
 }
 
 Napi::Value Bitgrad::InitErrors(const Napi::CallbackInfo& info) {

@@ -51,6 +51,7 @@ struct PackCall {
   PackArgs args;
   Operand x;
   Operand out;
+  Operand thresh;  // fused binarize + pack only
   int device = kCpu;
 };
 
@@ -81,6 +82,19 @@ PackCall decode_pack(Napi::Env env, Napi::Object spec) {
     throw_validation(env, "BITGRAD_DEVICE_MISMATCH",
                      "x is on " + device_name(call.x.device) + " but out on " + device_name(call.out.device));
   call.device = call.out.device;
+  // Optional per-channel threshold (fused binarize + pack): k floats, or one.
+  Napi::Value tv = spec.Get("thresh");
+  if (!tv.IsUndefined() && !tv.IsNull()) {
+    a.thresh_stride = get_count(env, spec, "threshStride");
+    if (a.thresh_stride > 1)
+      throw_validation(env, "BITGRAD_INVALID_ARGUMENT", "threshStride must be 0 or 1");
+    const int64_t tn = a.thresh_stride == 1 ? a.k : 1;
+    call.thresh = resolve_operand(env, tv, "thresh", static_cast<size_t>(tn) * 4, false);
+    if (call.thresh.device != call.device)
+      throw_validation(env, "BITGRAD_DEVICE_MISMATCH",
+                       "thresh is on " + device_name(call.thresh.device) + " but out on " + device_name(call.device));
+    a.thresh = static_cast<const float*>(call.thresh.ptr);
+  }
   a.x = static_cast<const float*>(call.x.ptr);
   a.out = static_cast<uint64_t*>(call.out.ptr);
   return call;
@@ -160,6 +174,8 @@ Napi::Value PackBits(const Napi::CallbackInfo& info) {
     std::vector<Napi::Reference<Napi::Value>> refs;
     Napi::Value xv = spec.Get("x");
     if (xv.IsTypedArray()) refs.push_back(Napi::Persistent(xv));
+    Napi::Value tv = spec.Get("thresh");
+    if (tv.IsTypedArray()) refs.push_back(Napi::Persistent(tv));
     auto* w = new PackWorker(env, std::move(call), std::move(refs));
     Napi::Promise p = w->Promise();
     w->Queue();

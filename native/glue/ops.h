@@ -21,6 +21,13 @@ Napi::Value XnorPP(const Napi::CallbackInfo& info);
 Napi::Value LossEw(const Napi::CallbackInfo& info);
 // (spec, async) -> undefined | Promise<void>; see lib/losses/cross-entropy.ts.
 Napi::Value ClassLoss(const Napi::CallbackInfo& info);
+// (spec, async) -> undefined | Promise<void>; see lib/losses/rowwise.ts.
+Napi::Value RowLoss(const Napi::CallbackInfo& info);
+// (spec, async) -> undefined | Promise<void>; () -> kernel name; see lib/xnor/index.ts.
+Napi::Value XnorConv(const Napi::CallbackInfo& info);
+Napi::Value XnorKernelName(const Napi::CallbackInfo& info);
+// (spec, async) -> undefined | Promise<void>; see lib/losses/research.ts.
+Napi::Value ResearchLoss(const Napi::CallbackInfo& info);
 
 }  // namespace glue
 }  // namespace bg

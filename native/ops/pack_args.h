@@ -12,6 +12,12 @@
 //   NHWC [N,H,W,C]: outer = N, inner = H*W, k = C, strides (H*W*C, C, 1)
 //   NCHW [N,C,H,W]: outer = N, inner = H*W, k = C, strides (C*H*W, 1, H*W)
 //   rows [M,K]:     outer = 1, inner = M,   k = K, strides (M*K, K, 1)
+//
+// Fused binarize + pack (an estimator's forward whose sign is taken after a shift, e.g.
+// ReActNet RSign's per-channel threshold): when `thresh` is set, channel c's bit is
+// (x - thresh[c * thresh_stride]) >= 0 computed in float32 (bit-identical to packing the
+// estimator's forward sign(x - t)), and a NaN difference (NaN x, NaN t, inf - inf) is
+// the error. thresh_stride is 1 (one value per channel, k values) or 0 (one value).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +34,8 @@ struct PackArgs {
   int64_t outer_stride = 0;   // in floats
   int64_t inner_stride = 0;
   int64_t k_stride = 1;
+  const float* thresh = nullptr;  // optional per-channel threshold (same device as x)
+  int64_t thresh_stride = 0;      // 1: thresh[c]; 0: thresh[0] for every channel
 };
 
 // Unpacks `rows` rows of `words` words into rows * k floats (+1 / -1), row-major.

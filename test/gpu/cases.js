@@ -5,6 +5,7 @@ module.exports = {
   cases: [
     ...require('./parity.js').cases,
     ...require('./parity-pack.js').cases,
+    ...require('./parity-fused.js').cases,
     ...require('./parity-estimators.js').cases,
     ...require('./parity-scaling.js').cases,
     ...require('./parity-ce.js').cases,

@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// Binarization benchmarks (never asserted in tests): bit packing, fused binarize + pack,
+// every estimator's backward and the weight-scaling ops' forward + backward on 64 MiB of
+// float32 input, each as a fraction of the single-core memcpy bandwidth measured in the
+// same run, with 1 and 2 threads (bitgrad.setNumThreads). Timings are the best of
+// --reps runs (the machine may be shared). Writes bench/results/bench-binarize.json.
+//   node bench/binarize.js [--reps 5] [--mib 64] [--out file.json]
+// Env: BITGRAD_DIST (the built facade, default dist/index.js), BITGRAD_BINARY (the addon).
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const root = path.join(__dirname, '..');
+const b = require(process.env.BITGRAD_DIST || path.join(root, 'dist', 'index.js'));
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+const reps = Math.max(1, Number(arg('--reps', '5')));
+const mib = Number(arg('--mib', '64'));
+const outFile = arg('--out', path.join(root, 'bench', 'results', 'bench-binarize.json'));
+const n = Math.floor((mib * 1024 * 1024) / 4);
+
+function fill(count, seed) {
+  const x = new Float32Array(count);
+  let s = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    x[i] = (s / 4294967296) * 3 - 1.5;
+  }
+  return x;
+}
+
+// Best wall time (seconds) of `reps` runs after one warm-up.
+function best(fn) {
+  fn();
+  let t = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (dt < t) t = dt;
+  }
+  return t;
+}
+
+const x = fill(n, 1);
+const g = fill(n, 2);
+const buf = new Float32Array(n);
+
+// Single-core memcpy: reads and writes 4 bytes per float.
+const copyS = best(() => buf.set(x));
+const memcpyGBs = (8 * n) / copyS / 1e9;
+
+const results = [];
+function run(group, name, bytesPerElem, fn) {
+  const row = { group, name, bytesPerElement: bytesPerElem };
+  for (const t of [1, 2]) {
+    b.setNumThreads(t);
+    const s = best(fn);
+    const gbs = (bytesPerElem * n) / s / 1e9;
+    row[`t${t}`] = { ms: +(s * 1e3).toFixed(2), gbPerSec: +gbs.toFixed(2), fractionOfMemcpy: +(gbs / memcpyGBs).toFixed(3) };
+  }
+  row.twoVsOne = +(row.t1.ms / row.t2.ms).toFixed(2);
+  results.push(row);
+  console.log(
+    `${name.padEnd(46)} 1T ${String(row.t1.ms).padStart(8)} ms ${row.t1.fractionOfMemcpy.toFixed(3)}x memcpy | 2T ${String(row.t2.ms).padStart(8)} ms ${row.t2.fractionOfMemcpy.toFixed(3)}x | 2/1 ${row.twoVsOne}`,
+  );
+}
+
+const C = 256;
+const HW = n / C; // pixels per channel over the whole batch
+const N = 4;
+const side = Math.round(Math.sqrt(HW / N));
+const shapes = { nhwc: [N, side, HW / N / side, C], nchw: [N, C, side, HW / N / side] };
+if (shapes.nhwc.some((d) => !Number.isInteger(d))) throw new Error(`64 MiB does not split into ${shapes.nhwc}`);
+const packBytes = 4 + 1 / 8;
+const bz = b.binarize;
+
+console.log(`bitgrad bench/binarize: ${n} floats (${mib} MiB), best of ${reps}; single-core memcpy ${memcpyGBs.toFixed(2)} GB/s; simd ${b.setSimd('auto').simd}`);
+
+// Bit packing (reads 4 B, writes 1 bit per element).
+for (const inputLayout of ['nhwc', 'nchw'])
+  run('pack', `pack ${inputLayout} [${shapes[inputLayout]}]`, packBytes, () => bz.packSync(x, { layout: 'nhwc', inputLayout, shape: shapes[inputLayout] }).dispose());
+run('pack', `pack rows [${n / 4096}, 4096]`, packBytes, () => bz.packSync(x, { layout: 'rows', shape: [n / 4096, 4096] }).dispose());
+
+// Fused binarize + pack, against forward-then-pack.
+const alpha = fill(C, 3).map((v) => v / 10);
+for (const inputLayout of ['nhwc', 'nchw']) {
+  const shape = shapes[inputLayout];
+  run('binarizeAndPack', `binarizeAndPack ste ${inputLayout}`, packBytes, () => bz.binarizeAndPackSync(x, { layout: 'nhwc', inputLayout, shape }).dispose());
+  run('binarizeAndPack', `binarizeAndPack rsign ${inputLayout}`, packBytes, () =>
+    bz.binarizeAndPackSync(x, { layout: 'nhwc', inputLayout, shape, estimator: 'rsign', alpha }).dispose(),
+  );
+  const axis = inputLayout === 'nchw' ? 1 : 3;
+  run('binarizeAndPack', `(unfused) rsign.forward + pack ${inputLayout}`, packBytes, () => {
+    bz.rsign.forwardSync(x, { shape, alpha, channelAxis: axis, into: buf });
+    bz.packSync(buf, { layout: 'nhwc', inputLayout, shape }).dispose();
+  });
+}
+
+// Estimator backward: reads x and g, writes dL/dx (12 B per element).
+for (const name of ['ste', 'approxSign', 'swishSign', 'reste', 'biper', 'ede', 'fda']) {
+  run('estimatorBackward', `${name}.backward`, 12, () => bz[name].backwardSync(x, g, { into: buf }));
+}
+run('estimatorBackward', 'rsign.backward (NCHW, per-channel alpha)', 12, () =>
+  bz.rsign.backwardSync(x, g, { shape: shapes.nchw, alpha, channelAxis: 1, into: buf }),
+);
+run('estimatorBackward', 'elastic.backward (binary, scalar alpha)', 12, () => bz.elastic.backwardSync(x, g, { alpha: 0.5, into: buf }));
+
+// Weight scaling, forward + backward on [4096, n / 4096] rows: the forward reads W and
+// writes the binarized W (8 B), the backward reads W and g and writes dL/dW (12 B).
+const wshape = [4096, n / 4096];
+const scaling = [
+  ['magnitudeAwareSign', {}],
+  ['xnor', {}],
+  ['dorefa', {}],
+  ['libraPB', {}],
+  ['multiBasis', { bases: 2 }],
+  ['ternaryWeights', {}],
+];
+for (const [name, opts] of scaling) {
+  run('scalingForwardBackward', `${name} forward + backward`, 20, () => {
+    bz[name].forwardSync(x, { shape: wshape, ...opts });
+    bz[name].backwardSync(x, g, { shape: wshape, ...opts });
+  });
+}
+run('scalingForwardBackward', 'elastic forward + backward', 20, () => {
+  bz.elastic.forwardSync(x, { alpha: 0.5, into: buf });
+  bz.elastic.backwardSync(x, g, { alpha: 0.5, into: buf });
+});
+
+b.setNumThreads(os.cpus().length);
+const report = {
+  date: new Date().toISOString(),
+  host: { cpus: os.cpus().length, model: os.cpus()[0] && os.cpus()[0].model, loadavg: os.loadavg() },
+  simd: b.setSimd('auto').simd,
+  floats: n,
+  reps,
+  timing: 'best of reps after one warm-up; the machine may be shared with other work',
+  memcpySingleCoreGBs: +memcpyGBs.toFixed(2),
+  results,
+};
+fs.mkdirSync(path.dirname(outFile), { recursive: true });
+fs.writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
+console.log(`wrote ${path.relative(root, outFile)}`);

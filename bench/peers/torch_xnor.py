@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Peer timing for bench/xnor.js: fp32 GEMM (torch.mm) and fp32 conv2d (NCHW and
+channels_last) of the same logical shapes as the binary kernels, on the CPU.
+Usage: /usr/bin/python3 bench/peers/torch_xnor.py --threads 1
+Prints one JSON line: per shape the best time in seconds. Not a test."""
+import json
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+threads = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 1
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+
+
+def best(fn, reps):
+    for _ in range(2):
+        fn()
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return min(ts)
+
+
+out = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+       "blas": "see torch.__config__.show()", "gemm": {}, "conv": {}, "conv_cl": {}}
+a = torch.randn(1024, 4096)
+b = torch.randn(4096, 1024)
+out["gemm"]["1024x1024x4096"] = best(lambda: torch.mm(a, b), 5)
+for (hw, c) in [(56, 64), (28, 128), (14, 256), (7, 512)]:
+    m, k = hw * hw, 9 * c
+    x = torch.randn(m, k)
+    w = torch.randn(k, c)
+    out["gemm"][f"{hw}x{hw}x{c}"] = best(lambda: torch.mm(x, w), 10)
+    xi = torch.randn(1, c, hw, hw)
+    wi = torch.randn(c, c, 3, 3)
+    with torch.no_grad():
+        out["conv"][f"{hw}x{hw}x{c}"] = best(lambda: F.conv2d(xi, wi, padding=1), 10)
+        xc = xi.contiguous(memory_format=torch.channels_last)
+        wc = wi.contiguous(memory_format=torch.channels_last)
+        out["conv_cl"][f"{hw}x{hw}x{c}"] = best(lambda: F.conv2d(xc, wc, padding=1), 10)
+print(json.dumps(out))

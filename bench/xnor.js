@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// XNOR GEMM / conv2d benchmark (never asserted in tests). Prints a table and writes JSON.
+//   node bench/xnor.js [--quick] [--no-peer] [--out file.json]
+// Reports bit-MAC per cycle per core against the 683 bit-MAC/cycle/core limit of the
+// AVX-512 VPOPCNTDQ xor+popcnt+add loop on Zen 5 (specs/bnn-kernels.md §4), with the
+// clock measured in the same run by bench/peers/clock.c (a dependent-add chain, built
+// with `cc`; falls back to /proc/cpuinfo "cpu MHz", and says which). Shapes: GEMM
+// 1024 x 1024 x 4096 bits, ResNet-18's 3x3 layers at batch 1 (56x56x64, 28x28x128,
+// 14x14x256, 7x7x512, stride 1, pad 1); zero vs one padding; float / bits epilogues;
+// 1 vs 2 threads; every SIMD path on the GEMM; fp32 peers (torch.mm and F.conv2d of the
+// same logical shapes) from bench/peers/torch_xnor.py in the same run.
+// Times are the minimum over repetitions: on a shared machine that is the least noisy.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execSync, spawnSync } = require('child_process');
+
+const root = path.join(__dirname, '..');
+const b = require(process.env.BITGRAD_DIST || path.join(root, 'dist', 'index.js'));
+
+function arg(name, dflt) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+const quick = process.argv.includes('--quick');
+const outFile = arg('--out', path.join(root, 'bench', 'results', 'bench-xnor.json'));
+const LIMIT = 683;
+
+function measureClock() {
+  const exe = path.join(os.tmpdir(), `bitgrad-clock-${process.pid}`);
+  try {
+    execSync(`cc -O1 -o ${exe} ${path.join(__dirname, 'peers', 'clock.c')}`, { stdio: 'ignore' });
+    const ghz = Number(execSync(exe, { encoding: 'utf8' }).trim());
+    fs.rmSync(exe, { force: true });
+    if (ghz > 0) return { ghz, method: 'dependent-add chain (bench/peers/clock.c), best of 60 x 32M adds' };
+  } catch {
+    /* fall through */
+  }
+  const m = /cpu MHz\s*:\s*([\d.]+)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  return { ghz: m ? Number(m[1]) / 1000 : NaN, method: '/proc/cpuinfo cpu MHz' };
+}
+
+function rand(n, seed) {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+/** Minimum seconds of fn() over reps (after one warm-up), disposing what it returns. */
+function time(fn, reps) {
+  let best = Infinity;
+  for (let r = 0; r <= reps; r++) {
+    const t0 = process.hrtime.bigint();
+    const out = fn();
+    const t = Number(process.hrtime.bigint() - t0) / 1e9;
+    out.dispose();
+    if (r > 0 && t < best) best = t;
+  }
+  return best;
+}
+
+const clocks = [measureClock()];
+const results = { machine: { cpu: os.cpus()[0].model, cores: os.cpus().length }, kernel: {}, gemm: {}, conv: {}, peers: {} };
+const rows = [];
+function report(name, macs, sec, threads, ghz, extra = {}) {
+  const perCycle = macs / sec / (ghz * 1e9) / threads;
+  const r = { seconds: sec, gBitMacPerS: macs / sec / 1e9, bitMacPerCyclePerCore: perCycle, fractionOf683: perCycle / LIMIT, threads, ...extra };
+  rows.push([name, (sec * 1e6).toFixed(0) + ' us', (macs / sec / 1e9).toFixed(0), perCycle.toFixed(0), ((100 * perCycle) / LIMIT).toFixed(1) + '%']);
+  return r;
+}
+
+const reps = quick ? 3 : 10;
+const ghz0 = clocks[0].ghz;
+
+// GEMM 1024 x 1024 x 4096.
+{
+  const M = 1024, N = 1024, K = 4096;
+  const a = b.binarize.packSync(rand(M * K, 1), { layout: 'rows', shape: [M, K] });
+  const w = b.binarize.packSync(rand(N * K, 2), { layout: 'rows', shape: [N, K] });
+  const macs = M * N * K;
+  const scale = new Float32Array(N).fill(0.5), bias = new Float32Array(N).fill(1);
+  for (const path of ['avx512', 'avx2', 'scalar']) {
+    b.setSimd(path);
+    results.kernel[path] = b.xnor.cpuKernel();
+    for (const threads of path === 'avx512' ? [1, 2] : [1]) {
+      b.setNumThreads(threads);
+      const t = time(() => b.xnor.gemmSync(a, w), path === 'avx512' ? reps : 2);
+      results.gemm[`${path}/${threads}t/int32`] = report(`gemm 1024x1024x4096 ${path} ${threads}t int32`, macs, t, threads, ghz0);
+    }
+  }
+  b.setSimd('auto');
+  for (const threads of [1, 2]) {
+    b.setNumThreads(threads);
+    for (const outputType of ['float', 'bits']) {
+      const t = time(() => b.xnor.gemmSync(a, w, { outputType, scale, bias }), reps);
+      results.gemm[`avx512/${threads}t/${outputType}`] = report(`gemm 1024x1024x4096 avx512 ${threads}t ${outputType}`, macs, t, threads, ghz0);
+    }
+  }
+  a.dispose();
+  w.dispose();
+}
+clocks.push(measureClock());
+const ghz1 = clocks[1].ghz;
+
+// ResNet-18 3x3 layers, batch 1, stride 1, pad 1.
+for (const [hw, c] of [[56, 64], [28, 128], [14, 256], [7, 512]]) {
+  const key = `${hw}x${hw}x${c}`;
+  const x = b.binarize.packSync(rand(hw * hw * c, 3), { layout: 'nhwc', shape: [1, hw, hw, c] });
+  const w = b.binarize.packSync(rand(c * 9 * c, 4), { layout: 'weights', shape: [c, 3, 3, c] });
+  const macs = hw * hw * c * 9 * c;
+  const scale = new Float32Array(c).fill(0.5), bias = new Float32Array(c).fill(1);
+  for (const threads of [1, 2]) {
+    b.setNumThreads(threads);
+    for (const padMode of ['one', 'zero']) {
+      const t = time(() => b.xnor.conv2dSync(x, w, { padding: 1, padMode }), reps * 3);
+      results.conv[`${key}/${threads}t/${padMode}/int32`] = report(`conv ${key} ${threads}t ${padMode} int32`, macs, t, threads, ghz1);
+    }
+    for (const outputType of ['float', 'bits']) {
+      const t = time(() => b.xnor.conv2dSync(x, w, { padding: 1, padMode: 'zero', outputType, scale, bias }), reps * 3);
+      results.conv[`${key}/${threads}t/zero/${outputType}`] = report(`conv ${key} ${threads}t zero ${outputType}`, macs, t, threads, ghz1);
+    }
+  }
+  x.dispose();
+  w.dispose();
+}
+b.setNumThreads(os.cpus().length);
+clocks.push(measureClock());
+
+// fp32 peers in the same run.
+if (!process.argv.includes('--no-peer')) {
+  const py = process.env.BITGRAD_PYTHON || '/usr/bin/python3';
+  for (const threads of [1, 2]) {
+    const r = spawnSync(py, [path.join(__dirname, 'peers', 'torch_xnor.py'), '--threads', String(threads)], { encoding: 'utf8' });
+    if (r.status === 0) results.peers[`torch/${threads}t`] = JSON.parse(r.stdout.trim().split('\n').pop());
+    else results.peers[`torch/${threads}t`] = { error: (r.stderr || String(r.error)).slice(-300) };
+  }
+}
+
+// Ratios: binary time vs fp32 time of the same logical shape, same thread count.
+const ratios = {};
+for (const threads of [1, 2]) {
+  const p = results.peers[`torch/${threads}t`];
+  if (!p || !p.gemm) continue;
+  const g = results.gemm[`avx512/${threads}t/int32`];
+  if (g) ratios[`gemm/${threads}t vs torch.mm`] = p.gemm['1024x1024x4096'] / g.seconds;
+  for (const key of Object.keys(p.conv)) {
+    const cv = results.conv[`${key}/${threads}t/zero/int32`];
+    if (!cv) continue;
+    ratios[`conv ${key}/${threads}t vs torch.mm`] = p.gemm[key] / cv.seconds;
+    ratios[`conv ${key}/${threads}t vs F.conv2d`] = Math.min(p.conv[key], p.conv_cl[key]) / cv.seconds;
+  }
+}
+results.ratios = ratios;
+results.clock = clocks;
+results.limit = { bitMacPerCyclePerCore: LIMIT, source: 'specs/bnn-kernels.md §4 (measured xor+popcnt+add register loop, Zen 5)' };
+let commit = '';
+try {
+  commit = execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+} catch {
+  /* not a checkout */
+}
+results.commit = commit;
+results.date = new Date().toISOString();
+
+const w0 = Math.max(...rows.map((r) => r[0].length));
+console.log(`clock: ${clocks.map((c) => c.ghz.toFixed(2)).join(' / ')} GHz (${clocks[0].method})`);
+console.log(`${'case'.padEnd(w0)}  time        Gbit-MAC/s  bit-MAC/cyc/core  of 683`);
+for (const r of rows) console.log(`${r[0].padEnd(w0)}  ${r[1].padStart(10)}  ${r[2].padStart(10)}  ${r[3].padStart(16)}  ${r[4].padStart(6)}`);
+for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v.toFixed(1)}x`);
+fs.mkdirSync(path.dirname(outFile), { recursive: true });
+fs.writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
+console.log(`wrote ${outFile}`);

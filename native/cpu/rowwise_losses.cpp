@@ -1,0 +1,462 @@
+// CPU driver of the row-wise research losses. Each row is finished in double by the
+// shared formulas of native/math/rowwise_losses.h (a few reads of the row, which stays
+// in L1/L2); rows are cut into fixed chunks independent of the thread count and the
+// per-chunk double sums are added in chunk order, so results are bit-identical for any
+// thread count.
+#include "rowwise_losses.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+#include "../math/rowwise_losses.h"
+#include "threadpool.h"
+
+namespace bg {
+namespace cpu {
+
+namespace {
+
+using namespace bg::rw;
+
+constexpr int64_t kChunkElems = 32768;
+constexpr int64_t kParallelMin = 32768;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct Sums {
+  double a = 0.0;  // loss (or the positive CBC term)
+  double b = 0.0;  // the negative CBC term
+};
+
+template <class Body>
+Sums run_chunks(int64_t rows, int64_t C, const Body& body) {
+  Sums total;
+  if (rows <= 0) return total;
+  const int64_t per = std::max<int64_t>(1, kChunkElems / std::max<int64_t>(1, C));
+  const int64_t chunks = (rows + per - 1) / per;
+  std::vector<Sums> sums(static_cast<size_t>(chunks));
+  auto run = [&](size_t k) {
+    const int64_t b = static_cast<int64_t>(k) * per;
+    const int64_t e = std::min(rows, b + per);
+    Sums s;
+    for (int64_t r = b; r < e; ++r) {
+      const Sums v = body(r);
+      s.a += v.a;
+      s.b += v.b;
+    }
+    sums[k] = s;
+  };
+  if (chunks > 1 && rows * C >= kParallelMin)
+    parallel_for(static_cast<size_t>(chunks), run);
+  else
+    for (int64_t k = 0; k < chunks; ++k) run(static_cast<size_t>(k));
+  for (const Sums& s : sums) {
+    total.a += s.a;
+    total.b += s.b;
+  }
+  return total;
+}
+
+double row_lse(const float* x, int64_t C, double scale = 1.0) {
+  Lse<double> s = lse_init<double>();
+  for (int64_t k = 0; k < C; ++k) lse_add(s, static_cast<double>(x[k]) * scale);
+  return lse_value(s);
+}
+
+struct Ctx {
+  const RowLossArgs* a;
+  int64_t C;
+  double K;
+  double row_scale;  // gradient scale for mean / sum
+};
+
+double grad_scale_of(const Ctx& c, int64_t r) {
+  const RowLossArgs& a = *c.a;
+  if (a.reduction != Reduction::None) return c.row_scale;
+  return static_cast<double>(a.grad_out ? a.grad_out[r] : 1.0f) * a.grad_scale;
+}
+
+// ---- one row of each loss: returns the row's loss, writes g (when non-null) times s ----
+
+double zloss_row(const Ctx& c, const float* x, int32_t y, float* g, double s) {
+  const int64_t C = c.C;
+  double sum = 0.0;
+  for (int64_t k = 0; k < C; ++k) sum += x[k];
+  const double mu = sum / c.K;
+  double ss = 0.0;
+  for (int64_t k = 0; k < C; ++k) {
+    const double d = x[k] - mu;
+    ss += d * d;
+  }
+  const double sigma = std::sqrt(ss / c.K) + 1e-12;
+  const double zc = (x[y] - mu) / sigma;
+  double loss, coef;
+  zloss_finish<double>(zc, c.a->p0, c.a->p1, &loss, &coef);
+  if (g) {
+    const double cs = s * coef / sigma;
+    const double inv_d = 1.0 / c.K;
+    for (int64_t k = 0; k < C; ++k) g[k] = static_cast<float>(zloss_grad<double>(cs, zc, (x[k] - mu) / sigma, k == y, inv_d));
+  }
+  return loss;
+}
+
+double compsum_row(const Ctx& c, const float* x, int32_t y, float* g, double s) {
+  const double lse = row_lse(x, c.C);
+  const double l = lse - x[y];
+  const double tau = c.a->p0;
+  if (g)
+    for (int64_t k = 0; k < c.C; ++k) g[k] = static_cast<float>(s * compsum_grad<double>(x[k], lse, l, tau, k == y));
+  return compsum_loss<double>(l, tau);
+}
+
+double rmt_row(const Ctx& c, const float* x, const float* t, float* g, double s) {
+  const double lx = row_lse(x, c.C);
+  const double lt = row_lse(t, c.C);
+  double A = 0.0, S = 0.0;
+  for (int64_t k = 0; k < c.C; ++k) {
+    const double a = x[k] - lx, b = t[k] - lt;
+    A += rmt_terms(a, b);
+    S += std::exp(a) * b;
+  }
+  if (g)
+    for (int64_t k = 0; k < c.C; ++k) g[k] = static_cast<float>(s * rmt_grad<double>(x[k] - lx, t[k] - lt, S));
+  return -0.5 * A;
+}
+
+double kd_row(const Ctx& c, const float* x, const float* t, float* g, double s) {
+  const double T = c.a->p0, iT = 1.0 / T;
+  const double ls = row_lse(x, c.C, iT);
+  const double lt = row_lse(t, c.C, iT);
+  double A = 0.0;
+  for (int64_t k = 0; k < c.C; ++k) A += kd_term<double>(x[k] * iT - ls, t[k] * iT - lt);
+  if (g)
+    for (int64_t k = 0; k < c.C; ++k) g[k] = static_cast<float>(s * kd_grad<double>(x[k] * iT - ls, t[k] * iT - lt, T));
+  return T * T * A;
+}
+
+double dexml_row(const Ctx& c, const float* x, const float* m, float* g, double s) {
+  Lse<double> st = lse_init<double>();
+  int64_t npos = 0;
+  for (int64_t k = 0; k < c.C; ++k) {
+    if (m[k] != 0.0f)
+      ++npos;
+    else
+      lse_add(st, static_cast<double>(x[k]));
+  }
+  if (npos == 0) {
+    if (g) std::memset(g, 0, static_cast<size_t>(c.C) * sizeof(float));
+    return 0.0;
+  }
+  const double ln = lse_value(st);
+  double L = 0.0, G = 0.0;
+  for (int64_t k = 0; k < c.C; ++k) {
+    if (m[k] == 0.0f) continue;
+    L += dexml_term<double>(ln, x[k]);
+    G += dexml_weight<double>(ln, x[k]);
+  }
+  const double inv = 1.0 / static_cast<double>(npos);
+  if (g) {
+    for (int64_t k = 0; k < c.C; ++k)
+      g[k] = static_cast<float>(m[k] != 0.0f ? -s * dexml_weight<double>(ln, x[k]) * inv : s * std::exp(x[k] - ln) * G * inv);
+  }
+  return L * inv;
+}
+
+struct PldScratch {
+  std::vector<int32_t> perm;
+  std::vector<double> R;
+};
+PldScratch& pld_scratch() {
+  thread_local PldScratch s;
+  return s;
+}
+
+double pld_row(const Ctx& c, const float* x, const float* t, int32_t y, float* g, double s) {
+  const int64_t C = c.C;
+  const double iT = 1.0 / c.a->p0;
+  const double lt = row_lse(t, C, iT);
+  PldScratch& sc = pld_scratch();
+  sc.perm.resize(static_cast<size_t>(C));
+  sc.R.resize(static_cast<size_t>(C));
+  int32_t* pi = sc.perm.data();
+  pi[0] = y;
+  int64_t n = 1;
+  for (int64_t k = 0; k < C; ++k)
+    if (k != y) pi[n++] = static_cast<int32_t>(k);
+  std::stable_sort(pi + 1, pi + C, [t](int32_t i, int32_t j) { return t[i] > t[j]; });
+  double* R = sc.R.data();
+  double acc = -kInf;
+  for (int64_t k = C - 1; k >= 0; --k) {
+    acc = logaddexp<double>(acc, x[pi[k]]);
+    R[k] = acc;
+  }
+  double L = 0.0;
+  double logW = -kInf;
+  for (int64_t k = 0; k < C; ++k) {
+    const int32_t j = pi[k];
+    const double la = t[j] * iT - lt;
+    const double alpha = std::exp(la);
+    L += alpha * (R[k] - x[j]);
+    if (g) {
+      logW = logaddexp<double>(logW, la - R[k]);
+      g[j] = static_cast<float>(s * (std::exp(x[j] + logW) - alpha));
+    }
+  }
+  return L;
+}
+
+// LDR-KL / ALDR-KL. lambda_io: ALDR's stored lambda (read, replaced by the new one).
+double ldr_row(const Ctx& c, const float* x, int32_t y, float* g, double s, float* lambda_io) {
+  const RowLossArgs& a = *c.a;
+  const int64_t C = c.C;
+  const double K = c.K;
+  const int mode = a.mode;
+  double S, logS;
+  if (mode == 0) {
+    Lse<double> st = lse_init<double>();
+    for (int64_t k = 0; k < C; ++k) lse_add(st, log_softplus<double>(x[k]));
+    logS = lse_value(st);
+    S = std::exp(logS);
+  } else {
+    S = 0.0;
+    for (int64_t k = 0; k < C; ++k) S += std::fabs(static_cast<double>(x[k]));
+    logS = std::log(S);
+  }
+  auto f = [&](int64_t k) { return ldr_score<double>(x[k], mode, logS, S, K); };
+  const double fy = f(y);
+  const double margin = a.p0;
+  double lambda = a.p1;
+  double penalty = 0.0;
+  if (lambda_io) {
+    const double lam_old = *lambda_io;
+    Lse<double> st = lse_init<double>();
+    for (int64_t k = 0; k < C; ++k) lse_add(st, f(k) / lam_old);
+    const double l0 = lse_value(st);
+    const double norm = 1.0 + K * 1e-5;
+    double kl = 0.0;
+    for (int64_t k = 0; k < C; ++k) {
+      const double p = (std::exp(f(k) / lam_old - l0) + 1e-5) / norm;
+      kl += p * std::log(K * p);
+    }
+    const double lambda0 = a.p1, alpha = a.p2;
+    lambda = aldr_lambda<double>(kl, lambda0, alpha, K);
+    penalty = aldr_penalty<double>(lambda, lambda0, alpha, K);
+    *lambda_io = static_cast<float>(lambda);
+  }
+  auto d = [&](int64_t k, double fk) { return ((k != y) ? margin : 0.0) + fk - fy; };
+  Lse<double> st = lse_init<double>();
+  for (int64_t k = 0; k < C; ++k) lse_add(st, d(k, f(k)) / lambda);
+  const double l = lse_value(st);
+  const double loss = lambda * (l - std::log(K)) - penalty;
+  if (g) {
+    double G = -fy;
+    for (int64_t k = 0; k < C; ++k) {
+      const double fk = f(k);
+      G += std::exp(d(k, fk) / lambda - l) * fk;
+    }
+    for (int64_t k = 0; k < C; ++k) {
+      const double gk = std::exp(d(k, f(k)) / lambda - l) - (k == y ? 1.0 : 0.0);
+      g[k] = static_cast<float>(s * ldr_grad<double>(x[k], mode, logS, S, K, gk, G));
+    }
+  }
+  return loss;
+}
+
+// CBC: teacher statistics of a row (pseudo-label, w+, w-).
+struct CbcTeacher {
+  int32_t label;
+  double wpos, wneg;
+  bool pos, neg;
+};
+CbcTeacher cbc_teacher(const RowLossArgs& a, const float* t, int64_t C) {
+  CbcTeacher r;
+  const double lt = row_lse(t, C);
+  int32_t am = 0;
+  float mn = t[0];
+  for (int64_t k = 1; k < C; ++k) {
+    if (t[k] > t[am]) am = static_cast<int32_t>(k);
+    mn = std::min(mn, t[k]);
+  }
+  r.label = am;
+  r.wpos = std::exp(t[am] - lt);
+  r.wneg = std::exp(mn - lt);
+  r.pos = r.wpos >= static_cast<double>(a.p0);
+  r.neg = r.wneg < static_cast<double>(a.p1);
+  return r;
+}
+
+// Returns {positive term, negative term}; the gradient is sp * d(pos) + sn * d(neg).
+Sums cbc_row(const Ctx& c, const float* x, const float* t, float* g, double sp, double sn) {
+  const int64_t C = c.C;
+  const CbcTeacher tc = cbc_teacher(*c.a, t, C);
+  Sums out;
+  if (!tc.pos && !tc.neg) {
+    if (g) std::memset(g, 0, static_cast<size_t>(C) * sizeof(float));
+    return out;
+  }
+  const double lx = row_lse(x, C);
+  const int32_t yl = tc.label;
+  int32_t am = 0;
+  for (int64_t k = 1; k < C; ++k)
+    if (x[k] > x[am]) am = static_cast<int32_t>(k);
+  Lse<double> rest = lse_init<double>();
+  for (int64_t k = 0; k < C; ++k)
+    if (k != am) lse_add(rest, static_cast<double>(x[k]));
+  const double log1m_am = lse_value(rest) - lx;  // log(1 - p_am), exact for the largest p
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  double R = 0.0;
+  if (tc.pos) out.a = -tc.wpos * (x[yl] - lx);
+  if (tc.neg) {
+    double L = 0.0;
+    for (int64_t k = 0; k < C; ++k) {
+      if (k == yl) continue;
+      const double lp = x[k] - lx;
+      const double l1m = k == am ? log1m_am : nan;
+      L += cbc_neg_log1m<double>(lp, l1m);
+      if (!cbc_clamped<double>(lp, l1m)) R += std::exp(lp - (k == am ? log1m_am : std::log1p(-std::exp(lp))));
+    }
+    out.b = tc.wneg * L;
+  }
+  if (g) {
+    for (int64_t k = 0; k < C; ++k) {
+      const double lp = x[k] - lx;
+      const double p = std::exp(lp);
+      double v = 0.0;
+      if (tc.pos) v += sp * tc.wpos * (p - (k == yl ? 1.0 : 0.0));
+      if (tc.neg) {
+        double r = 0.0;
+        const double l1m = k == am ? log1m_am : nan;
+        if (k != yl && !cbc_clamped<double>(lp, l1m)) r = std::exp(lp - (k == am ? log1m_am : std::log1p(-p)));
+        v += sn * tc.wneg * (r - p * R);
+      }
+      g[k] = static_cast<float>(v);
+    }
+  }
+  return out;
+}
+
+double passn_row(const Ctx& c, const float* x, int32_t y, float* g, double s) {
+  const double lse = row_lse(x, c.C);
+  double loss, F;
+  passn_finish<double>(x[y] - lse, c.a->p0, &loss, &F);
+  if (g)
+    for (int64_t k = 0; k < c.C; ++k) g[k] = static_cast<float>(s * F * (std::exp(x[k] - lse) - (k == y ? 1.0 : 0.0)));
+  return loss;
+}
+
+bool needs_target(RowLossKind k) {
+  return k == RowLossKind::ZLoss || k == RowLossKind::CompSum || k == RowLossKind::Pld || k == RowLossKind::LdrKl ||
+         k == RowLossKind::AldrKl || k == RowLossKind::PassAtN;
+}
+
+}  // namespace
+
+RowCheck rowwise_loss(const RowLossArgs& a) {
+  RowCheck chk;
+  const int64_t rows = a.rows;
+  const int64_t C = a.classes;
+  if (needs_target(a.kind)) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t y = a.target[r];
+      if (y < 0 || y >= C) {
+        chk.ok = false;
+        chk.what = 0;
+        chk.index = r;
+        chk.value = y;
+        return chk;
+      }
+    }
+  }
+  if (a.kind == RowLossKind::AldrKl) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const int32_t i = a.index[r];
+      if (i < 0 || i >= a.n_state) {
+        chk.ok = false;
+        chk.what = 1;
+        chk.index = r;
+        chk.value = i;
+        return chk;
+      }
+    }
+  }
+  if (a.kind == RowLossKind::DecoupledSoftmax) {
+    for (int64_t i = 0; i < rows * C; ++i) {
+      const float v = a.t[i];
+      if (!(v == 0.0f || v == 1.0f)) {
+        chk.ok = false;
+        chk.what = 2;
+        chk.index = i / C;
+        chk.value = static_cast<double>(i % C);
+        return chk;
+      }
+    }
+  }
+
+  Ctx c{&a, C, static_cast<double>(C), 0.0};
+  const double nrows = static_cast<double>(rows);
+  c.row_scale = a.reduction == Reduction::Mean ? static_cast<double>(a.grad_scale) / nrows : a.grad_scale;
+
+  if (a.kind == RowLossKind::Cbc) {
+    // Mean: positive and negative terms each averaged over their own mask.
+    double sp = c.row_scale, sn = c.row_scale;
+    double npos = 0.0, nneg = 0.0;
+    if (a.reduction == Reduction::Mean) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const CbcTeacher tc = cbc_teacher(a, a.t + r * C, C);
+        npos += tc.pos ? 1.0 : 0.0;
+        nneg += tc.neg ? 1.0 : 0.0;
+      }
+      sp = npos > 0 ? a.grad_scale / npos : 0.0;
+      sn = nneg > 0 ? a.grad_scale / nneg : 0.0;
+    }
+    const Sums tot = run_chunks(rows, C, [&](int64_t r) {
+      float* g = a.grad ? a.grad + r * C : nullptr;
+      double s1 = sp, s2 = sn;
+      if (a.reduction == Reduction::None) s1 = s2 = grad_scale_of(c, r);
+      const Sums v = cbc_row(c, a.x + r * C, a.t + r * C, g, s1, s2);
+      if (a.reduction == Reduction::None) a.loss[r] = static_cast<float>(v.a + v.b);
+      return v;
+    });
+    if (a.reduction == Reduction::Mean)
+      a.loss[0] = static_cast<float>((npos > 0 ? tot.a / npos : 0.0) + (nneg > 0 ? tot.b / nneg : 0.0));
+    else if (a.reduction == Reduction::Sum)
+      a.loss[0] = static_cast<float>(tot.a + tot.b);
+    return chk;
+  }
+
+  const Sums tot = run_chunks(rows, C, [&](int64_t r) {
+    const float* x = a.x + r * C;
+    const float* t = a.t ? a.t + r * C : nullptr;
+    const int32_t y = a.target ? a.target[r] : 0;
+    float* g = a.grad ? a.grad + r * C : nullptr;
+    const double s = grad_scale_of(c, r);
+    double l = 0.0;
+    switch (a.kind) {
+      case RowLossKind::ZLoss: l = zloss_row(c, x, y, g, s); break;
+      case RowLossKind::CompSum: l = compsum_row(c, x, y, g, s); break;
+      case RowLossKind::RmtSce: l = rmt_row(c, x, t, g, s); break;
+      case RowLossKind::Kd: l = kd_row(c, x, t, g, s); break;
+      case RowLossKind::DecoupledSoftmax: l = dexml_row(c, x, t, g, s); break;
+      case RowLossKind::Pld: l = pld_row(c, x, t, y, g, s); break;
+      case RowLossKind::LdrKl: l = ldr_row(c, x, y, g, s, nullptr); break;
+      case RowLossKind::AldrKl: l = ldr_row(c, x, y, g, s, a.state + a.index[r]); break;
+      case RowLossKind::PassAtN: l = passn_row(c, x, y, g, s); break;
+      default: break;
+    }
+    if (a.reduction == Reduction::None) a.loss[r] = static_cast<float>(l);
+    Sums v;
+    v.a = l;
+    return v;
+  });
+  if (a.reduction == Reduction::Mean)
+    a.loss[0] = static_cast<float>(tot.a / nrows);
+  else if (a.reduction == Reduction::Sum)
+    a.loss[0] = static_cast<float>(tot.a);
+  return chk;
+}
+
+}  // namespace cpu
+}  // namespace bg

@@ -1,0 +1,62 @@
+// Scalar micro-kernel of the XNOR-popcount convolution: xor + popcount + add per 64-bit
+// word. Baseline flags; on x86-64 a copy built with target("popcnt") is chosen at run
+// time when the CPU has the instruction (without it GCC calls a table-based helper).
+// ODR safety: everything except xnor_kernels_scalar is in an anonymous namespace.
+#include "xnor_kernels.h"
+
+namespace bg {
+namespace cpu {
+namespace {
+
+#define BG_XNOR_SCALAR_BODY                                                    \
+  for (int c = 0; c < nc; ++c) {                                               \
+    for (int p = 0; p < 64; p += 4) {                                          \
+      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                 \
+      for (int64_t k = 0; k < kw; ++k) {                                       \
+        const uint64_t wv = w6[k * 6 + c];                                     \
+        const uint64_t* a = panel + k * 64 + p;                                \
+        s0 += static_cast<uint64_t>(__builtin_popcountll(a[0] ^ wv));          \
+        s1 += static_cast<uint64_t>(__builtin_popcountll(a[1] ^ wv));          \
+        s2 += static_cast<uint64_t>(__builtin_popcountll(a[2] ^ wv));          \
+        s3 += static_cast<uint64_t>(__builtin_popcountll(a[3] ^ wv));          \
+      }                                                                        \
+      uint32_t* o = pc + c * 64 + p;                                           \
+      if (acc) {                                                               \
+        o[0] += static_cast<uint32_t>(s0);                                     \
+        o[1] += static_cast<uint32_t>(s1);                                     \
+        o[2] += static_cast<uint32_t>(s2);                                     \
+        o[3] += static_cast<uint32_t>(s3);                                     \
+      } else {                                                                 \
+        o[0] = static_cast<uint32_t>(s0);                                      \
+        o[1] = static_cast<uint32_t>(s1);                                      \
+        o[2] = static_cast<uint32_t>(s2);                                      \
+        o[3] = static_cast<uint32_t>(s3);                                      \
+      }                                                                        \
+    }                                                                          \
+  }
+
+void tile_generic(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, uint32_t* pc, bool acc) {
+  BG_XNOR_SCALAR_BODY
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("popcnt"))) void tile_popcnt(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc,
+                                                   uint32_t* pc, bool acc) {
+  BG_XNOR_SCALAR_BODY
+}
+#endif
+
+#undef BG_XNOR_SCALAR_BODY
+
+}  // namespace
+
+void xnor_kernels_scalar(XnorKernels* out) {
+  out->tile = &tile_generic;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("popcnt")) out->tile = &tile_popcnt;
+#endif
+}
+
+}  // namespace cpu
+}  // namespace bg
