@@ -167,3 +167,73 @@ describe('argument errors', () => {
     expect((await rejected(binarizeAndPack(x, opts as never))).code).toBe(code);
   });
 });
+
+describe('rsign / elastic parameter gradient fused into the main pass', () => {
+  // [shape, channelAxis]: NCHW and NHWC (fused per-(block, channel) partials), and a
+  // last-axis parameter with very many channels (the two-pass fallback).
+  const CASES: [string, number[], number][] = [
+    ['NCHW', [3, 40, 70, 70], 1],
+    ['NHWC', [3, 70, 70, 40], 3],
+    ['many channels', [3, 30000], 1],
+    ['small', [2, 3, 5], 1],
+  ];
+  test.each(CASES)('%s: same bits for 1 / 2 threads and every path, close to a float64 sum', (_name, shape, axis) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = values(n, n);
+    for (let i = 0; i < n; i++) if (!Number.isFinite(x[i]) || Math.abs(x[i]) > 10) x[i] = 0.25;
+    const gr = rng(7);
+    const g = new Float32Array(n).map(() => gr() - 0.5);
+    const C = shape[axis];
+    const alpha = alphaFor(C, C);
+    let div = 1;
+    for (let j = axis + 1; j < shape.length; j++) div *= shape[j];
+    const want = new Float64Array(C);
+    for (let i = 0; i < n; i++) {
+      const c = Math.floor(i / div) % C;
+      const y = Math.fround(x[i] - alpha[c]);
+      want[c] -= Math.fround(g[i] * Math.max(0, 2 - 2 * Math.abs(y)));
+    }
+    let first: Float32Array | undefined;
+    for (const path of ['scalar', 'avx2', 'avx512'] as const) {
+      if (bitgrad.setSimd(path).simd !== path) continue;
+      for (const threads of [1, 2]) {
+        bitgrad.setNumThreads(threads);
+        const { alphaGrad } = bitgrad.binarize.rsign.backwardSync(x, g, { shape, alpha, channelAxis: axis });
+        const got = alphaGrad as Float32Array;
+        if (path === 'scalar' && threads === 1) {
+          first = got;
+          for (let c = 0; c < C; c++) expect(Math.abs(got[c] - want[c])).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want[c])));
+        } else {
+          for (let c = 0; c < C; c++) if (!Object.is(got[c], first![c])) throw new Error(`${path} x${threads}: channel ${c} ${got[c]} != ${first![c]}`);
+        }
+      }
+    }
+    bitgrad.setSimd('auto');
+    const e1 = bitgrad.binarize.elastic.backwardSync(x, g, { shape, alpha: 0.5 });
+    bitgrad.setNumThreads(1);
+    const e2 = bitgrad.binarize.elastic.backwardSync(x, g, { shape, alpha: 0.5 });
+    expect(Array.from(e1.alphaGrad as Float32Array)).toEqual(Array.from(e2.alphaGrad as Float32Array));
+  });
+});
+
+describe('BiBench XNOR activations: per-sample beta = mean |I| (spec §1.3)', () => {
+  test('forward beta_n sign(I), backward clamp STE times beta_n', async () => {
+    const [N, C, H, W] = [3, 4, 5, 6];
+    const n = N * C * H * W;
+    const r = rng(11);
+    const I = new Float32Array(n).map(() => r() * 3 - 1.5);
+    I[7] = 0;
+    const per = C * H * W;
+    const beta = new Float64Array(N);
+    for (let i = 0; i < n; i++) beta[Math.floor(i / per)] += Math.abs(I[i]) / per;
+    const { out, alpha } = bitgrad.binarize.xnorActivation.forwardSync(I, { shape: [N, C, H, W] });
+    for (let s = 0; s < N; s++) expect(Math.abs(alpha[s] - beta[s])).toBeLessThanOrEqual(1e-6);
+    for (let i = 0; i < n; i++) expect(out[i]).toBe(Math.fround(alpha[Math.floor(i / per)] * (I[i] >= 0 ? 1 : -1)));
+    const g = new Float32Array(n).fill(1);
+    const { grad } = await bitgrad.binarize.xnorActivation.backward(I, g, { shape: [N, C, H, W] });
+    for (let i = 0; i < n; i++) expect(grad[i]).toBe(Math.abs(I[i]) <= 1 ? alpha[Math.floor(i / per)] : 0);
+    // Spec §1.3 test vector rows: all-zero sample -> beta 0, output 0.
+    const z = bitgrad.binarize.xnorActivation.forwardSync(new Float32Array(8), { shape: [2, 4] });
+    expect(Array.from(z.alpha)).toEqual([0, 0]);
+  });
+});

@@ -13,7 +13,7 @@ export { ste, approxSign, swishSign, reste, resteSchedule, biper, ede, edeSchedu
 export { elastic } from './estimators';
 export type { ElasticOptions, ElasticGrads } from './estimators';
 export {
-  magnitudeAwareSign, xnor, dorefa, ternaryWeights, libraPB, recu, recuTau, bivitWeights, multiBasis, xnorK, xnorKSync, xnorPlusPlus, elasticInit,
+  magnitudeAwareSign, xnor, xnorActivation, dorefa, ternaryWeights, libraPB, recu, recuTau, bivitWeights, multiBasis, xnorK, xnorKSync, xnorPlusPlus, elasticInit,
 } from './scaling';
 export type {
   ScaleInput, ScaleOutput, RowOptions, RowForward, RowBackward, RowBinarizer, MeanAbsSignOptions, DorefaOptions, TernaryOptions,

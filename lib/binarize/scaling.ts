@@ -289,6 +289,17 @@ export const magnitudeAwareSign: RowBinarizer<MeanAbsSignOptions> = makeRow<Mean
  */
 export const xnor: RowBinarizer<MeanAbsSignOptions> = makeRow<MeanAbsSignOptions>('xnor', { kind: KIND.mas, hyper: masHyper });
 
+/**
+ * BiBench's XNOR activation binarizer (specs/binarize-mst.md §1.3 and §5): one detached
+ * scale per sample, `beta_n = mean_{c,h,w} |I_n|`, forward `beta_n sign(I)`, backward the
+ * clamp STE `dL/dI = g beta_n 1{|I| <= clip}` (beta detached; `scaleGrad: 'full'` adds the
+ * exact chain rule through beta). The input's first axis is the sample: pass `[N, C, H, W]`
+ * (or `[N, features]`); `alpha` of the result holds the N betas. The same row-statistic
+ * kernels as {@link xnor} (rows = samples), so a tensor input stays on its device.
+ * XNOR-Net's spatial activation scale is {@link xnorK}.
+ */
+export const xnorActivation: RowBinarizer<MeanAbsSignOptions> = makeRow<MeanAbsSignOptions>('xnorActivation', { kind: KIND.mas, hyper: masHyper });
+
 /** Options of {@link dorefa}. */
 export interface DorefaOptions extends MeanAbsSignOptions {
   /** `true` (default, BiBench): alpha per output channel; `false`: one layer-wide `E(|W|)` (original DoReFa-Net). */

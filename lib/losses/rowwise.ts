@@ -104,7 +104,7 @@ function prepare(
   hasT: boolean,
   hasY: boolean,
   params: Params,
-  extraOperands: (device: number, rows: number) => Params = () => ({}),
+  extraOperands: (device: number, rows: number, host: boolean) => Params = () => ({}),
 ): Prepared<RowLossHostResult | RowLossTensorResult> {
   const reduction = reductionCode(opts.reduction);
   const wantGrad = bool(opts.grad, 'grad', true);
@@ -145,7 +145,7 @@ function prepare(
       if ((target as Int32Array).length !== N) throw new ValidationError(`${name}: targets have ${(target as Int32Array).length} elements, expected ${N}`, 'BITGRAD_SHAPE_MISMATCH');
       spec.target = target as Int32Array;
     }
-    Object.assign(spec, extraOperands(-1, N));
+    Object.assign(spec, extraOperands(-1, N, true));
     spec.loss = new Float32Array(reduction === 0 ? N : 1);
     if (wantGrad) spec.grad = new Float32Array(len);
     if (opts.gradOutput !== undefined) {
@@ -185,7 +185,7 @@ function prepare(
     if (!same(target.shape, rowShape)) throw new ValidationError(`${name}: targets [${target.shape.join(', ')}] must have shape [${rowShape.join(', ')}]`, 'BITGRAD_SHAPE_MISMATCH');
     spec.target = target.buffer;
   }
-  Object.assign(spec, extraOperands(dev, N));
+  Object.assign(spec, extraOperands(dev, N, false));
   let gradOut: NativeBuffer | undefined;
   if (opts.gradOutput !== undefined) {
     const g = opts.gradOutput;
@@ -607,9 +607,9 @@ export class AldrKl {
     const opts = checkOptions(o, 'AldrKl.loss') as AldrKlOptions;
     return prepare('AldrKl', Kind.AldrKl, x, undefined, y, opts, false, true,
       { p0: this.margin, p1: this.lambda0, p2: this.alpha, mode: this.scores === 'softplus' ? 0 : 1 },
-      (dev, rows) => {
+      (dev, rows, host) => {
         let index: Int32Array | NativeBuffer;
-        if (dev < 0) {
+        if (host) {
           if (!(idx instanceof Int32Array)) throw new ValidationError('sampleIndices must be an Int32Array for Float32Array inputs', 'BITGRAD_INVALID_DTYPE');
           if (idx.length !== rows) throw new ValidationError(`sampleIndices has ${idx.length} elements, expected ${rows}`, 'BITGRAD_SHAPE_MISMATCH');
           index = idx;

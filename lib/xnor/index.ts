@@ -71,6 +71,9 @@ export interface Conv2dOptions extends XnorEpilogueOptions {
 /** Result type of an XNOR op for an output type. */
 export type XnorResult<O extends XnorOutputType | undefined> = O extends 'float' ? Tensor<'float32'> : O extends 'bits' ? BitTensor : Tensor<'int32'>;
 
+/** Result type of an XNOR op for its options. */
+export type XnorResultOf<O> = O extends { outputType: infer T } ? (T extends XnorOutputType | undefined ? XnorResult<T> : never) : Tensor<'int32'>;
+
 interface Prepared {
   spec: XnorConvSpec;
   result: Tensor | BitTensor;
@@ -313,13 +316,13 @@ function runSync(p: Prepared): never {
  *   size), `BITGRAD_INVALID_LAYOUT` (not `'rows'`), `BITGRAD_DISPOSED`,
  *   `BITGRAD_DEVICE_MISMATCH`, `BITGRAD_INVALID_ARGUMENT`; DeviceError on GPU failure
  */
-export async function gemm<O extends GemmOptions>(a: BitTensor, b: BitTensor, opts?: O): Promise<XnorResult<O['outputType']>> {
+export async function gemm<O extends GemmOptions = {}>(a: BitTensor, b: BitTensor, opts?: O): Promise<XnorResultOf<O>> {
   const { x, w, g, opts: o } = gemmGeometry(a, b, opts);
   return runAsync(prepare(x, w, g, o));
 }
 
 /** Synchronous {@link gemm}: runs on the calling thread for CPU data; stream-ordered on CUDA. */
-export function gemmSync<O extends GemmOptions>(a: BitTensor, b: BitTensor, opts?: O): XnorResult<O['outputType']> {
+export function gemmSync<O extends GemmOptions = {}>(a: BitTensor, b: BitTensor, opts?: O): XnorResultOf<O> {
   const { x, w, g, opts: o } = gemmGeometry(a, b, opts);
   return runSync(prepare(x, w, g, o));
 }
@@ -339,13 +342,13 @@ export function gemmSync<O extends GemmOptions>(a: BitTensor, b: BitTensor, opts
  *   `BITGRAD_INVALID_LAYOUT`, `BITGRAD_DISPOSED`, `BITGRAD_DEVICE_MISMATCH`,
  *   `BITGRAD_INVALID_SHAPE`, `BITGRAD_INVALID_ARGUMENT`; DeviceError on GPU failure
  */
-export async function conv2d<O extends Conv2dOptions>(x: BitTensor, w: BitTensor, opts?: O): Promise<XnorResult<O['outputType']>> {
+export async function conv2d<O extends Conv2dOptions = {}>(x: BitTensor, w: BitTensor, opts?: O): Promise<XnorResultOf<O>> {
   const { x: xx, w: ww, g, opts: o } = convGeometry(x, w, opts);
   return runAsync(prepare(xx, ww, g, o));
 }
 
 /** Synchronous {@link conv2d}: runs on the calling thread for CPU data; stream-ordered on CUDA. */
-export function conv2dSync<O extends Conv2dOptions>(x: BitTensor, w: BitTensor, opts?: O): XnorResult<O['outputType']> {
+export function conv2dSync<O extends Conv2dOptions = {}>(x: BitTensor, w: BitTensor, opts?: O): XnorResultOf<O> {
   const { x: xx, w: ww, g, opts: o } = convGeometry(x, w, opts);
   return runSync(prepare(xx, ww, g, o));
 }

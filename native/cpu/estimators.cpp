@@ -43,18 +43,15 @@ std::vector<float>& grad_scratch() {
   return s;
 }
 
-// Sum of p[0..len) in double, four interleaved accumulators combined in a fixed order.
+// Sum of p[0..len) in double: eight interleaved lanes (independent, so the compiler
+// may vectorize them without reassociating), combined in a fixed order.
 double sum_run(const float* p, int64_t len) {
-  double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+  double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
   int64_t i = 0;
-  for (; i + 4 <= len; i += 4) {
-    s0 += static_cast<double>(p[i]);
-    s1 += static_cast<double>(p[i + 1]);
-    s2 += static_cast<double>(p[i + 2]);
-    s3 += static_cast<double>(p[i + 3]);
-  }
-  for (; i < len; ++i) s0 += static_cast<double>(p[i]);
-  return (s0 + s1) + (s2 + s3);
+  for (; i + 8 <= len; i += 8)
+    for (int l = 0; l < 8; ++l) acc[l] += static_cast<double>(p[i + l]);
+  for (; i < len; ++i) acc[0] += static_cast<double>(p[i]);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 // Adds the per-element values da[0..len) of elements [start, start + len) into the
@@ -62,10 +59,18 @@ double sum_run(const float* p, int64_t len) {
 void add_partials(const float* da, int64_t start, int64_t len, int64_t div, int64_t mod, double* part) {
   int64_t rem = start % div;
   int64_t idx = (start / div) % mod;
-  if (div == 1) {
-    for (int64_t j = 0; j < len; ++j) {
-      part[idx] += static_cast<double>(da[j]);
-      if (++idx == mod) idx = 0;
+  if (mod == 1) {  // one channel: a plain sum
+    part[0] += sum_run(da, len);
+    return;
+  }
+  if (div == 1) {  // channels innermost: element-wise adds over whole periods
+    for (int64_t j = 0; j < len;) {
+      const int64_t run = mod - idx < len - j ? mod - idx : len - j;
+      double* pp = part + idx;
+      const float* dp = da + j;
+      for (int64_t t = 0; t < run; ++t) pp[t] += static_cast<double>(dp[t]);
+      j += run;
+      idx = 0;
     }
     return;
   }
@@ -88,6 +93,16 @@ const float* expand_block(const Broadcast& b, int64_t start, int64_t len, std::v
   }
   if (buf.size() < static_cast<size_t>(kBlock)) buf.resize(static_cast<size_t>(kBlock));
   float* out = buf.data();
+  if (div == 1) {  // whole periods of the parameter
+    int64_t off = start % mod;
+    for (int64_t j = 0; j < len;) {
+      const int64_t run = mod - off < len - j ? mod - off : len - j;
+      for (int64_t t = 0; t < run; ++t) out[j + t] = b.data[off + t];
+      j += run;
+      off = 0;
+    }
+    return out;
+  }
   int64_t rem = start % div;
   int64_t idx = (start / div) % mod;
   for (int64_t j = 0; j < len;) {

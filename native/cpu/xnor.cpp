@@ -91,22 +91,16 @@ struct AlignedWords {
   }
 };
 
-// SWAR popcount: this TU is built for baseline x86-64 (no popcnt instruction).
-inline int popc64(uint64_t v) {
-  v = v - ((v >> 1) & 0x5555555555555555ULL);
-  v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
-  v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-  return static_cast<int>((v * 0x0101010101010101ULL) >> 56);
-}
-
 struct Plan {
   const XnorConvArgs* a;
   const XnorKernels* kern;
   int64_t P, G, coutg, taps, Kw, Ktot, PB, CB, cb_per_chunk, chunks, Kc;
   uint64_t last_mask;
   const uint64_t* wp;    // [G][CB][Kw][6]
-  const int32_t* zcorr;  // [cout][taps] (zero padding only)
+  const int32_t* zcorr;  // [taps][cout] (zero padding only)
   uint8_t* flags;        // [P][cout] (bits output only)
+  const uint8_t* row_full;  // [ho]: every ky tap of output row oy is inside the image
+  const uint8_t* col_full;  // [wo]
 };
 
 void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
@@ -116,16 +110,22 @@ void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
   const int64_t w0 = off >> 6;
   const int bs = static_cast<int>(off & 63);
   const int64_t hw = a.ho * a.wo;
-  for (int64_t l = 0; l < 64; ++l) {
+  int64_t ni = (pb * 64) / hw;
+  int64_t oy = (pb * 64 - ni * hw) / a.wo;
+  int64_t ox = pb * 64 - ni * hw - oy * a.wo;
+  for (int64_t l = 0; l < 64; ++l, ++ox) {
+    if (ox == a.wo) {
+      ox = 0;
+      if (++oy == a.ho) {
+        oy = 0;
+        ++ni;
+      }
+    }
     const int64_t p = pb * 64 + l;
     if (p >= pl.P) {
       for (int64_t k = 0; k < pl.Kw; ++k) panel[k * 64 + l] = 0;
       continue;
     }
-    const int64_t ni = p / hw;
-    const int64_t r = p - ni * hw;
-    const int64_t oy = r / a.wo;
-    const int64_t ox = r - oy * a.wo;
     for (int64_t ky = 0; ky < a.kh; ++ky) {
       const int64_t iy = oy * a.sh - a.ph + ky * a.dh;
       const bool row_ok = iy >= 0 && iy < a.h;
@@ -161,14 +161,17 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
   const int64_t nch = c1 - c0;
   const int64_t hw = a.ho * a.wo;
   corr.assign(static_cast<size_t>(nch), 0);
-  for (int64_t l = 0; l < 64; ++l) {
+  int64_t oy = (pb * 64 % hw) / a.wo;
+  int64_t ox = pb * 64 % hw - oy * a.wo;
+  for (int64_t l = 0; l < 64; ++l, ++ox) {
+    if (ox == a.wo) {
+      ox = 0;
+      if (++oy == a.ho) oy = 0;
+    }
     const int64_t p = pb * 64 + l;
     if (p >= pl.P) break;
     bool border = false;
-    if (pl.zcorr) {
-      const int64_t r = p % hw;
-      const int64_t oy = r / a.wo;
-      const int64_t ox = r - oy * a.wo;
+    if (pl.zcorr && !(pl.row_full[oy] && pl.col_full[ox])) {
       for (int64_t ky = 0; ky < a.kh; ++ky) {
         const int64_t iy = oy * a.sh - a.ph + ky * a.dh;
         const bool row_ok = iy >= 0 && iy < a.h;
@@ -180,28 +183,40 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
             for (auto& v : corr) v = 0;
           }
           const int64_t t = ky * a.kw + kx;
-          for (int64_t c = 0; c < nch; ++c) corr[c] += pl.zcorr[(g * pl.coutg + c0 + c) * pl.taps + t];
+          const int32_t* z = pl.zcorr + t * a.cout + g * pl.coutg + c0;
+          for (int64_t c = 0; c < nch; ++c) corr[c] += z[c];
         }
       }
     }
     const int64_t base = p * a.cout + g * pl.coutg + c0;
-    for (int64_t c = 0; c < nch; ++c) {
-      int64_t dot = pl.Ktot - 2 * static_cast<int64_t>(pc[c * 64 + l]);
-      if (border) dot -= corr[c];
-      const int64_t co = g * pl.coutg + c0 + c;
-      switch (a.out_type) {
-        case 0: a.out_i32[base + c] = static_cast<int32_t>(dot); break;
-        case 1: {
-          const double v = static_cast<double>(dot) * a.alpha[co] + (a.beta ? a.beta[co] : 0.0f);
-          float f = static_cast<float>(v);
-          if (a.residual) f += a.residual[base + c];
-          a.out_f32[base + c] = f;
-          break;
-        }
-        default: {
-          const double v = static_cast<double>(dot) * a.alpha[co] + (a.beta ? a.beta[co] : 0.0f);
-          pl.flags[base + c] = v >= 0.0 ? 1 : 0;
-        }
+    const int64_t co0 = g * pl.coutg + c0;
+    const uint32_t* pcl = pc + l;
+    const int64_t kt = pl.Ktot;
+    const int32_t* cr = border ? corr.data() : nullptr;
+    if (a.out_type == 0) {
+      int32_t* o = a.out_i32 + base;
+      if (cr)
+        for (int64_t c = 0; c < nch; ++c) o[c] = static_cast<int32_t>(kt - 2 * static_cast<int64_t>(pcl[c * 64]) - cr[c]);
+      else
+        for (int64_t c = 0; c < nch; ++c) o[c] = static_cast<int32_t>(kt - 2 * static_cast<int64_t>(pcl[c * 64]));
+    } else if (a.out_type == 1) {
+      float* o = a.out_f32 + base;
+      const float* al = a.alpha + co0;
+      const float* be = a.beta ? a.beta + co0 : nullptr;
+      const float* res = a.residual ? a.residual + base : nullptr;
+      for (int64_t c = 0; c < nch; ++c) {
+        const int64_t dot = kt - 2 * static_cast<int64_t>(pcl[c * 64]) - (cr ? cr[c] : 0);
+        float f = static_cast<float>(static_cast<double>(dot) * al[c] + (be ? be[c] : 0.0f));
+        if (res) f += res[c];
+        o[c] = f;
+      }
+    } else {
+      uint8_t* o = pl.flags + base;
+      const float* al = a.alpha + co0;
+      const float* be = a.beta ? a.beta + co0 : nullptr;
+      for (int64_t c = 0; c < nch; ++c) {
+        const int64_t dot = kt - 2 * static_cast<int64_t>(pcl[c * 64]) - (cr ? cr[c] : 0);
+        o[c] = static_cast<double>(dot) * al[c] + (be ? be[c] : 0.0f) >= 0.0 ? 1 : 0;
       }
     }
   }
@@ -275,13 +290,25 @@ void xnor_conv(const XnorConvArgs& a) {
     zc.resize(static_cast<size_t>(a.cout * pl.taps));
     for (int64_t co = 0; co < a.cout; ++co)
       for (int64_t t = 0; t < pl.taps; ++t) {
-        int pcnt = 0;
-        const uint64_t* src = a.w + (co * pl.taps + t) * a.gwords;
-        for (int64_t j = 0; j < a.gwords; ++j) pcnt += popc64(src[j]);
-        zc[co * pl.taps + t] = static_cast<int32_t>(2 * pcnt - a.cg);
+        const int64_t pcnt = pl.kern->popcount(a.w + (co * pl.taps + t) * a.gwords, a.gwords);
+        zc[t * a.cout + co] = static_cast<int32_t>(2 * pcnt - a.cg);
       }
     pl.zcorr = zc.data();
   }
+
+  std::vector<uint8_t> row_full(static_cast<size_t>(a.ho), 1), col_full(static_cast<size_t>(a.wo), 1);
+  for (int64_t oy = 0; oy < a.ho; ++oy)
+    for (int64_t ky = 0; ky < a.kh; ++ky) {
+      const int64_t iy = oy * a.sh - a.ph + ky * a.dh;
+      if (iy < 0 || iy >= a.h) row_full[oy] = 0;
+    }
+  for (int64_t ox = 0; ox < a.wo; ++ox)
+    for (int64_t kx = 0; kx < a.kw; ++kx) {
+      const int64_t ix = ox * a.sw - a.pw + kx * a.dw;
+      if (ix < 0 || ix >= a.wd) col_full[ox] = 0;
+    }
+  pl.row_full = row_full.data();
+  pl.col_full = col_full.data();
 
   std::vector<uint8_t> flags;
   pl.flags = nullptr;

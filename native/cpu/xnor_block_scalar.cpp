@@ -48,13 +48,38 @@ __attribute__((target("popcnt"))) void tile_popcnt(const uint64_t* panel, const 
 
 #undef BG_XNOR_SCALAR_BODY
 
+// SWAR popcount (baseline x86-64 has no popcnt instruction).
+int64_t popcount_generic(const uint64_t* p, int64_t n) {
+  int64_t s = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t v = p[i];
+    v = v - ((v >> 1) & 0x5555555555555555ULL);
+    v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
+    v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    s += static_cast<int64_t>((v * 0x0101010101010101ULL) >> 56);
+  }
+  return s;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("popcnt"))) int64_t popcount_popcnt(const uint64_t* p, int64_t n) {
+  int64_t s = 0;
+  for (int64_t i = 0; i < n; ++i) s += __builtin_popcountll(p[i]);
+  return s;
+}
+#endif
+
 }  // namespace
 
 void xnor_kernels_scalar(XnorKernels* out) {
   out->tile = &tile_generic;
+  out->popcount = &popcount_generic;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("popcnt")) out->tile = &tile_popcnt;
+  if (__builtin_cpu_supports("popcnt")) {
+    out->tile = &tile_popcnt;
+    out->popcount = &popcount_popcnt;
+  }
 #endif
 }
 

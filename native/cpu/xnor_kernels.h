@@ -15,6 +15,8 @@ struct XnorKernels {
   // pc[c * 64 + p] = (acc ? pc[c * 64 + p] : 0) + sum_{k < kw} popc(panel[k * 64 + p] ^ w6[k * 6 + c])
   // for c < nc (1..6) and p < 64.
   void (*tile)(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, uint32_t* pc, bool acc);
+  // Sum of the popcounts of n words.
+  int64_t (*popcount)(const uint64_t* p, int64_t n);
 };
 
 void xnor_kernels_scalar(XnorKernels* out);

@@ -10,5 +10,8 @@ module.exports = {
     ...require('./parity-scaling.js').cases,
     ...require('./parity-ce.js').cases,
     ...require('./parity-losses.js').cases,
+    ...require('./parity-rowwise.js').cases,
+    ...require('./parity-xnor.js').cases,
+    ...require('./parity-research.js').cases,
   ],
 };

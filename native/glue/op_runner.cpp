@@ -1,0 +1,124 @@
+#include "op_runner.h"
+
+#include <cstring>
+
+#include "addon.h"
+
+namespace bg {
+namespace glue {
+
+int64_t spec_int(Napi::Env env, Napi::Object spec, const char* key, int64_t lo, int64_t hi) {
+  Napi::Value v = spec.Get(key);
+  if (!v.IsNumber()) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d)))
+    throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " out of range");
+  return static_cast<int64_t>(d);
+}
+
+double spec_double(Napi::Env env, Napi::Object spec, const char* key, double dflt) {
+  Napi::Value v = spec.Get(key);
+  if (v.IsUndefined()) return dflt;
+  if (!v.IsNumber()) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " must be a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d > -1.7e308 && d < 1.7e308)) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " must be finite");
+  return d;
+}
+
+float spec_float(Napi::Env env, Napi::Object spec, const char* key, float dflt) {
+  const double d = spec_double(env, spec, key, dflt);
+  if (!(d > -3.4e38 && d < 3.4e38)) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " must be a finite float");
+  return static_cast<float>(d);
+}
+
+bool spec_bool(Napi::Object spec, const char* key) { return spec.Get(key).ToBoolean().Value(); }
+
+void* Operands::take(const char* name, size_t min_bytes, bool optional) {
+  return keep(resolve_operand(env_, spec_.Get(name), name, min_bytes, optional), name);
+}
+
+void* Operands::keep(Operand op, const char* name) {
+  void* p = op.ptr;
+  if (op.present && op.is_host_array) host_names_.push_back(name);
+  if (op.present) held.push_back(std::move(op));
+  return p;
+}
+
+Broadcast Operands::broadcast(const char* name, const char* div_key, const char* mod_key) {
+  Broadcast b;
+  Napi::Value v = spec_.Get(name);
+  if (v.IsUndefined() || v.IsNull()) return b;
+  b.div = spec_int(env_, spec_, div_key, 1, INT64_C(1) << 53);
+  b.mod = spec_int(env_, spec_, mod_key, 1, INT64_C(1) << 53);
+  b.data = static_cast<const float*>(take(name, static_cast<size_t>(b.mod) * 4, false));
+  return b;
+}
+
+int Operands::device() const {
+  if (held.empty()) return kCpu;
+  const int d = held.front().device;
+  for (const Operand& op : held) {
+    if (op.device != d)
+      throw_validation(env_, "BITGRAD_DEVICE_MISMATCH",
+                       "all operands must be on one device (found " + device_name(d) + " and " + device_name(op.device) + ")");
+  }
+  return d;
+}
+
+std::vector<Napi::Reference<Napi::Value>> Operands::host_refs() const {
+  std::vector<Napi::Reference<Napi::Value>> refs;
+  for (const std::string& k : host_names_) refs.push_back(Napi::Persistent(spec_.Get(k)));
+  return refs;
+}
+
+Napi::Value run_cuda(Napi::Env env, int device, bool async, const std::string& name, DeviceReport report,
+                     const std::function<cuda::Status(void* report_device)>& enqueue,
+                     const Verdict<const void*>& verdict) {
+  void* dev_report = nullptr;
+  cuda::Status st;
+  if (report.bytes > 0) {
+    st = cuda::malloc_async(device, report.bytes, &dev_report);
+    if (st.ok) st = cuda::memset_async(device, dev_report, report.fill, report.bytes);
+  }
+  if (st.ok) st = enqueue(dev_report);
+  if (!st.ok) {
+    if (dev_report) cuda::free_async(device, dev_report);
+    throw_status(env, st, name);
+  }
+  if (!async) {
+    if (dev_report) cuda::free_async(device, dev_report);
+    return env.Undefined();
+  }
+  void* host_report = nullptr;
+  if (report.bytes > 0) {
+    st = cuda::alloc_pinned(report.bytes, &host_report);
+    if (st.ok) {
+      std::memset(host_report, report.fill, report.bytes);
+      st = cuda::copy_d2h(device, host_report, dev_report, report.bytes);
+    }
+    cuda::free_async(device, dev_report);  // stream-ordered: after the copy
+    if (!st.ok) {
+      cuda::free_pinned(host_report);
+      throw_status(env, st, name);
+    }
+  }
+  auto deferred = Napi::Promise::Deferred::New(env);
+  void* job = state(env).completion->prepare([deferred, host_report, name, verdict](Napi::Env env) {
+    cuda::Status err = cuda::sticky_error();
+    Napi::Value e = err.ok ? verdict(env, host_report) : status_error(env, err, name).Value();
+    cuda::free_pinned(host_report);
+    if (e.IsUndefined())
+      deferred.Resolve(env.Undefined());
+    else
+      deferred.Reject(e);
+  });
+  st = cuda::on_complete(device, &Completion::post, job);
+  if (!st.ok) {
+    Completion::post(job);  // settles the promise from the JS thread later
+    throw_status(env, st, name);
+  }
+  return deferred.Promise();
+}
+
+}  // namespace glue
+}  // namespace bg
