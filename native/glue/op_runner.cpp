@@ -16,6 +16,10 @@ int64_t spec_int(Napi::Env env, Napi::Object spec, const char* key, int64_t lo, 
   return static_cast<int64_t>(d);
 }
 
+int64_t spec_int_or(Napi::Env env, Napi::Object spec, const char* key, int64_t lo, int64_t hi, int64_t dflt) {
+  return spec.Get(key).IsUndefined() ? dflt : spec_int(env, spec, key, lo, hi);
+}
+
 double spec_double(Napi::Env env, Napi::Object spec, const char* key, double dflt) {
   Napi::Value v = spec.Get(key);
   if (v.IsUndefined()) return dflt;

@@ -27,6 +27,8 @@ constexpr int64_t kInlineElements = 32768;
 
 // spec[key] as an integer in [lo, hi]; ValidationError otherwise.
 int64_t spec_int(Napi::Env env, Napi::Object spec, const char* key, int64_t lo, int64_t hi);
+// spec[key] as an integer in [lo, hi], `dflt` when undefined.
+int64_t spec_int_or(Napi::Env env, Napi::Object spec, const char* key, int64_t lo, int64_t hi, int64_t dflt);
 // spec[key] as a finite float, `dflt` when undefined.
 float spec_float(Napi::Env env, Napi::Object spec, const char* key, float dflt);
 // spec[key] as a finite double, `dflt` when undefined.
