@@ -93,6 +93,11 @@ const float* expand_block(const Broadcast& b, int64_t start, int64_t len, std::v
   }
   if (buf.size() < static_cast<size_t>(kBlock)) buf.resize(static_cast<size_t>(kBlock));
   float* out = buf.data();
+  if (mod == 1) {  // one value for every element
+    const float v = b.data[0];
+    for (int64_t j = 0; j < len; ++j) out[j] = v;
+    return out;
+  }
   if (div == 1) {  // whole periods of the parameter
     int64_t off = start % mod;
     for (int64_t j = 0; j < len;) {
