@@ -5,6 +5,8 @@
 // plain JavaScript loop and against the memory-bandwidth floor (12 bytes per element:
 // read logits and targets, write the gradient) from a measured memcpy.
 // --gpu: the same op on cuda:0 against a measured device-to-device copy.
+// The loss benchmarks against peers (tfjs, PyTorch, other losses, cross-entropy) are in
+// bench/losses.js.
 'use strict';
 const Benchmark = require('benchmark');
 const fs = require('fs');
@@ -108,8 +110,8 @@ async function estimatorBench() {
   const { x } = data(m);
   const g = new Float32Array(m).fill(0.5);
   const dx = new Float32Array(m);
-  const src = new Uint8Array(4 * m);
-  const dst = new Uint8Array(4 * m);
+  const src = new Uint8Array(4 * m).fill(1); // written: untouched pages read from cache
+  const dst = new Uint8Array(4 * m).fill(2);
   const names = ['ste', 'approxSign', 'swishSign', 'reste', 'biper', 'ede', 'fda'];
   const cases = [{ name: `memcpy ${4 * m} B (estimators)`, fn: () => dst.set(src), elements: 0, bytes: 8 * m }];
   for (const t of [1, 2])
@@ -135,8 +137,8 @@ async function estimatorBench() {
 async function packBench() {
   const m = 16 * 1024 * 1024;
   const { x } = data(m);
-  const src = new Uint8Array(4 * m);
-  const dst = new Uint8Array(4 * m);
+  const src = new Uint8Array(4 * m).fill(1); // written: untouched pages read from cache
+  const dst = new Uint8Array(4 * m).fill(2);
   const bytes = 4 * m + m / 8;
   const shapes = { nhwc: [16, 64, 64, 256], nchw: [16, 256, 64, 64] };
   const run = (inputLayout, t) => () => { b.setNumThreads(t); b.binarize.packSync(x, { layout: 'nhwc', inputLayout, shape: shapes[inputLayout] }).dispose(); };
@@ -170,43 +172,11 @@ async function packBenchGpu() {
   return { results, ratios: { nhwcFractionOfDeviceCopy: +(results[1].gbPerSec / copy).toFixed(3), nchwFractionOfDeviceCopy: +(results[2].gbPerSec / copy).toFixed(3) } };
 }
 
-// Elementwise losses (losses.binaryCrossEntropySync ... marginBceSync) fwd+grad with
-// 'mean' and gradInto on n elements (read input and target, write the gradient: 12 bytes
-// per element), all threads, against a memcpy of 12 n bytes measured in the same run.
-async function elementwiseLossBench() {
-  const threads = os.cpus().length;
-  const { x, y } = data(n);
-  const p = Float32Array.from(x, (v) => 1 / (1 + Math.exp(-v)));
-  const pm = Float32Array.from(y, (v) => 2 * v - 1);
-  const lq = Float32Array.from(p, (v) => Math.log(v));
-  const grad = new Float32Array(n);
-  const src = new Uint8Array(12 * n);
-  const dst = new Uint8Array(12 * n);
-  const losses = [
-    ['binaryCrossEntropy', p, y, {}],
-    ['sigmoidFocalLoss', x, y, { reduction: 'mean' }],
-    ['sigmoidFocalLoss gamma=1.5', x, y, { reduction: 'mean', gamma: 1.5 }],
-    ['softMarginLoss', x, pm, {}],
-    ['hingeEmbeddingLoss', x, pm, {}],
-    ['klDiv', lq, y, { reduction: 'batchmean' }],
-    ['marginBce', x, y, { margin: 0.4 }],
-  ];
-  const cases = [{ name: `memcpy ${12 * n} B (losses)`, fn: () => dst.set(src), elements: 0, bytes: 2 * 12 * n }];
-  for (const [name, a, t, o] of losses) {
-    const f = b.losses[`${name.split(' ')[0]}Sync`];
-    cases.push({ name: `losses.${name} fwd+grad n=${n} (${threads} threads, gradInto)`, fn: () => { b.setNumThreads(threads); f(a, t, { ...o, gradInto: grad }); }, elements: n, bytes: 12 * n });
-  }
-  const results = await runSuite(cases);
-  const mc = results[0].gbPerSec;
-  const ratios = {};
-  losses.forEach(([name], i) => { ratios[name] = { fractionOfMemcpy: +(results[i + 1].gbPerSec / mc).toFixed(3), meanMs: +results[i + 1].meanMs.toFixed(2) }; });
-  return { results, ratios };
-}
-
 async function cpu() {
   const { x, y } = data(n);
-  const big = new Uint8Array(12 * n);
-  const big2 = new Uint8Array(12 * n);
+  // Written first: untouched pages all map the shared zero page and would read from cache.
+  const big = new Uint8Array(12 * n).fill(1);
+  const big2 = new Uint8Array(12 * n).fill(2);
   const grad = new Float32Array(n);
   const threads = os.cpus().length;
   const cases = [
@@ -243,8 +213,6 @@ async function cpu() {
     },
     estimators: process.argv.includes('--no-estimators') ? undefined : await estimatorBench(),
     pack: process.argv.includes('--no-pack') ? undefined : await packBench(),
-    elementwiseLosses: process.argv.includes('--no-losses') ? undefined : await elementwiseLossBench(),
-    crossEntropy: process.argv.includes('--no-ce') ? undefined : await ceBench(false),
   };
 }
 
@@ -263,96 +231,7 @@ async function cuda() {
   yt.dispose();
   const copy = results[0];
   const sync = results[1];
-  return { results, ratios: { fractionOfDeviceCopyBandwidth: +(sync.gbPerSec / copy.gbPerSec).toFixed(3) }, pack: await packBenchGpu(), crossEntropy: await ceBench(true) };
-}
-
-// crossEntropy fwd+grad (mean, int32 indices) on fp32 logits: CPU [4096, 32000] with 1
-// and 2 threads (new gradient / in place) vs a plain JS loop, PyTorch 1.13 CPU (2
-// threads) and the memory floor (read the logits once, write the gradient: a memcpy of
-// the logits measured in the same run); --gpu: [16384, 131072] on cuda:0 vs a device
-// copy of the logits and PyTorch on the same GPU (peer run by scripts/gpu-check.sh).
-async function ceBench(onGpu) {
-  const [N, V] = onGpu ? [16384, 131072] : quick ? [1024, 32000] : [4096, 32000];
-  const count = N * V;
-  const x = new Float32Array(count);
-  let s = 99;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    x[i] = (s / 4294967296) * 16 - 8;
-  }
-  const y = Int32Array.from({ length: N }, (_, i) => (i * 7919) % V);
-  const bytes = 8 * count; // floor: one read of the logits, one write of the gradient
-  let cases;
-  let xt;
-  let yt;
-  if (onGpu) {
-    xt = b.tensor(x, [N, V], { device: 'cuda:0' });
-    yt = b.tensor(y, [N], { device: 'cuda:0' });
-    cases = [
-      { name: `device copy ${4 * count} B (CE)`, fn: () => { const t = xt.to('cuda:0'); b.synchronize('cuda:0'); t.dispose(); }, elements: 0, bytes },
-      { name: `bitgrad crossEntropySync cuda [${N}, ${V}] + synchronize`, fn: () => { const r = b.losses.crossEntropySync(xt, yt); b.synchronize('cuda:0'); r.loss.dispose(); r.grad.dispose(); }, elements: count, bytes },
-      { name: `bitgrad crossEntropySync cuda [${N}, ${V}] inPlace + synchronize`, fn: () => { const r = b.losses.crossEntropySync(xt, yt, { inPlace: true }); b.synchronize('cuda:0'); r.loss.dispose(); }, elements: count, bytes },
-    ];
-  } else {
-    const src = new Uint8Array(4 * count);
-    const dst = new Uint8Array(4 * count);
-    const scratch = Float32Array.from(x);
-    const grad = new Float32Array(count);
-    const js = () => {
-      let tot = 0;
-      for (let r = 0; r < N; r++) {
-        const o = r * V;
-        let m = -Infinity;
-        for (let c = 0; c < V; c++) if (x[o + c] > m) m = x[o + c];
-        let d = 0;
-        for (let c = 0; c < V; c++) d += Math.exp(x[o + c] - m);
-        const lse = m + Math.log(d);
-        tot += lse - x[o + y[r]];
-        for (let c = 0; c < V; c++) grad[o + c] = Math.exp(x[o + c] - lse) / N;
-        grad[o + y[r]] -= 1 / N;
-      }
-      return tot / N;
-    };
-    cases = [
-      { name: `memcpy ${4 * count} B (CE)`, fn: () => dst.set(src), elements: 0, bytes },
-      { name: `bitgrad crossEntropySync [${N}, ${V}] (1 thread)`, fn: () => { b.setNumThreads(1); b.losses.crossEntropySync(x, y); }, elements: count, bytes },
-      { name: `bitgrad crossEntropySync [${N}, ${V}] (2 threads)`, fn: () => { b.setNumThreads(2); b.losses.crossEntropySync(x, y); }, elements: count, bytes },
-      { name: `bitgrad crossEntropySync [${N}, ${V}] gradInto reused (2 threads)`, fn: () => { b.setNumThreads(2); b.losses.crossEntropySync(x, y, { gradInto: grad }); }, elements: count, bytes },
-      { name: `bitgrad crossEntropySync [${N}, ${V}] inPlace (2 threads)`, fn: () => { b.setNumThreads(2); b.losses.crossEntropySync(scratch, y, { inPlace: true }); }, elements: count, bytes },
-      { name: `plain JavaScript loop CE fwd+grad [${N}, ${V}]`, fn: js, elements: count, bytes },
-    ];
-  }
-  const results = await runSuite(cases);
-  b.setNumThreads(os.cpus().length);
-  if (xt) { xt.dispose(); yt.dispose(); }
-  const floor = results[0];
-  const by = (p) => results.find((r) => r.name.includes(p));
-  const ratios = {};
-  if (onGpu) {
-    ratios.fractionOfDeviceCopy = +(by('+ synchronize').gbPerSec / floor.gbPerSec).toFixed(3);
-    ratios.inPlaceFractionOfDeviceCopy = +(by('inPlace').gbPerSec / floor.gbPerSec).toFixed(3);
-  } else {
-    const two = by('(2 threads)');
-    ratios.twoThreadsVsPlainJs = +(by('plain JavaScript').meanMs / two.meanMs).toFixed(2);
-    ratios.twoThreadsVsOne = +(by('(1 thread)').meanMs / two.meanMs).toFixed(2);
-    ratios.fractionOfMemcpyFloor = +(two.gbPerSec / floor.gbPerSec).toFixed(3);
-    ratios.inPlaceFractionOfMemcpyFloor = +(by('inPlace').gbPerSec / floor.gbPerSec).toFixed(3);
-    ratios.gradIntoFractionOfMemcpyFloor = +(by('gradInto').gbPerSec / floor.gbPerSec).toFixed(3);
-    const { spawnSync } = require('child_process');
-    const py = process.env.BITGRAD_TORCH_PYTHON || '/usr/bin/python3';
-    const r = spawnSync(py, [path.join(__dirname, 'peers', 'torch_ce.py'), String(N), String(V), '--cpu', '--threads', '2'], { encoding: 'utf8' });
-    if (r.status === 0) {
-      const j = JSON.parse(r.stdout.trim().split('\n').pop());
-      console.log(`${j.peer} cross_entropy fwd+bwd [${N}, ${V}]: median ${j.medianMs.toFixed(2)} ms (${j.threads} threads)`);
-      results.push({ name: `${j.peer} cross_entropy fwd+bwd`, meanMs: j.medianMs, elements: count, bytes, note: 'median, same shape, 2 threads' });
-      ratios.twoThreadsVsTorchCpu2Threads = +(j.medianMs / two.meanMs).toFixed(2);
-      ratios.inPlaceVsTorchCpu2Threads = +(j.medianMs / by('inPlace').meanMs).toFixed(2);
-    } else {
-      console.log(`PyTorch CE peer not available (${(r.stderr || r.error || '').toString().trim().split('\n').pop()})`);
-    }
-  }
-  console.log(`crossEntropy ${JSON.stringify(ratios)}`);
-  return { shape: [N, V], results, ratios };
+  return { results, ratios: { fractionOfDeviceCopyBandwidth: +(sync.gbPerSec / copy.gbPerSec).toFixed(3) }, pack: await packBenchGpu() };
 }
 
 (async () => {

@@ -18,6 +18,12 @@ const { execSync, spawnSync } = require('child_process');
 
 const root = path.join(__dirname, '..');
 const b = require(process.env.BITGRAD_DIST || path.join(root, 'dist', 'index.js'));
+// --gpu: binary GEMM 8192^3 on cuda:0 (tensor-core vs CUDA-core kernels, vs cuBLAS SGEMM)
+// in bench/xnor-gpu.js, instead of the CPU tables below.
+if (process.argv.includes('--gpu')) return void require('./xnor-gpu.js').run(b).catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
 
 function arg(name, dflt) {
   const i = process.argv.indexOf(name);
@@ -104,6 +110,34 @@ const ghz0 = clocks[0].ghz;
   a.dispose();
   w.dispose();
 }
+// Binary dense layer 1024 x 4096 -> 1024: forward (GEMM + float epilogue) and the
+// backward float x ±1 GEMMs reading bits (gradInput and gradWeight, 2 x M*N*K
+// element-updates), reported as seconds and as fp32-equivalent GFLOP/s (2 flops per
+// element-update) against torch.mm of the same shapes below.
+results.linear = {};
+{
+  const M = 1024, K = 4096, N = 1024;
+  const x = b.binarize.packSync(rand(M * K, 5), { layout: 'rows', shape: [M, K] });
+  const w = b.binarize.packSync(rand(N * K, 6), { layout: 'rows', shape: [N, K] });
+  const alpha = new Float32Array(N).fill(0.05), g = rand(M * N, 7);
+  for (const path of ['avx512', 'avx2', 'scalar']) {
+    b.setSimd(path);
+    for (const threads of path === 'avx512' ? [1, 2] : [2]) {
+      b.setNumThreads(threads);
+      const tf = time(() => b.xnor.linearSync(x, w, alpha), path === 'avx512' ? reps : 2);
+      const tb = time(() => {
+        const r = b.xnor.linearBackwardSync(g, x, w, alpha);
+        return { dispose: () => (r.gradInput.dispose(), r.gradWeight.dispose()) };
+      }, path === 'scalar' ? 1 : path === 'avx512' ? reps : 2);
+      results.linear[`${path}/${threads}t`] = { forwardSeconds: tf, backwardSeconds: tb, backwardGflops: (4 * M * N * K) / tb / 1e9 };
+      rows.push([`linear 1024x4096->1024 ${path} ${threads}t fwd / bwd`, (tf * 1e6).toFixed(0) + ' us', (tb * 1e6).toFixed(0) + ' us', ((4 * M * N * K) / tb / 1e9).toFixed(0) + ' GF/s', '']);
+    }
+  }
+  b.setSimd('auto');
+  x.dispose();
+  w.dispose();
+}
+
 clocks.push(measureClock());
 const ghz1 = clocks[1].ghz;
 
@@ -127,6 +161,27 @@ for (const [hw, c] of [[56, 64], [28, 128], [14, 256], [7, 512]]) {
   }
   x.dispose();
   w.dispose();
+}
+// Conv backward of the same layers (gradInput + gradWeight: float x ±1 implicit GEMMs
+// reading bits, zero padding), 2 x hw*hw*c*9*c element-updates, vs torch's conv2d
+// backward (peers: conv_bwd) below.
+results.convBackward = {};
+for (const [hw, c] of [[56, 64], [28, 128], [14, 256], [7, 512]]) {
+  const key = `${hw}x${hw}x${c}`;
+  const x = b.binarize.packSync(rand(hw * hw * c, 3), { layout: 'nhwc', shape: [1, hw, hw, c] });
+  const w = b.binarize.packSync(rand(c * 9 * c, 4), { layout: 'weights', shape: [c, 3, 3, c] });
+  const g = b.tensor(rand(hw * hw * c, 8), [1, hw, hw, c]);
+  const updates = 2 * hw * hw * c * 9 * c;
+  for (const threads of [1, 2]) {
+    b.setNumThreads(threads);
+    const ti = time(() => b.xnor.conv2dBackwardInputSync(g, w, { padding: 1 }), reps);
+    const tw = time(() => b.xnor.conv2dBackwardWeightSync(g, x, { padding: 1, kernelSize: 3 }), reps);
+    results.convBackward[`${key}/${threads}t`] = { inputSeconds: ti, weightSeconds: tw, gflops: (2 * updates) / (ti + tw) / 1e9 };
+    rows.push([`conv bwd ${key} ${threads}t input / weight`, (ti * 1e6).toFixed(0) + ' us', (tw * 1e6).toFixed(0) + ' us', ((2 * updates) / (ti + tw) / 1e9).toFixed(0) + ' GF/s', '']);
+  }
+  x.dispose();
+  w.dispose();
+  g.dispose();
 }
 b.setNumThreads(os.cpus().length);
 clocks.push(measureClock());
@@ -153,6 +208,21 @@ for (const threads of [1, 2]) {
     if (!cv) continue;
     ratios[`conv ${key}/${threads}t vs torch.mm`] = p.gemm[key] / cv.seconds;
     ratios[`conv ${key}/${threads}t vs F.conv2d`] = Math.min(p.conv[key], p.conv_cl[key]) / cv.seconds;
+  }
+}
+for (const threads of [1, 2]) {
+  const p = results.peers[`torch/${threads}t`];
+  const l = results.linear[`avx512/${threads}t`];
+  if (!p || !p.gemm || !l) continue;
+  ratios[`linear fwd/${threads}t vs torch.mm`] = p.gemm['1024x1024x4096'] / l.forwardSeconds;
+  if (p.linear_bwd) ratios[`linear bwd/${threads}t vs torch.mm x2`] = p.linear_bwd['1024x4096->1024'] / l.backwardSeconds;
+}
+for (const threads of [1, 2]) {
+  const p = results.peers[`torch/${threads}t`];
+  if (!p || !p.conv_bwd) continue;
+  for (const key of Object.keys(p.conv_bwd)) {
+    const cb = results.convBackward[`${key}/${threads}t`];
+    if (cb) ratios[`conv bwd ${key}/${threads}t vs torch conv2d backward`] = p.conv_bwd[key] / (cb.inputSeconds + cb.weightSeconds);
   }
 }
 results.ratios = ratios;

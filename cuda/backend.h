@@ -15,6 +15,8 @@
 #include "../native/ops/pack_args.h"
 #include "../native/ops/scale_args.h"
 #include "../native/ops/xnor_args.h"
+#include "../native/ops/xnor_train_args.h"
+#include "../native/ops/xnor_conv_train_args.h"
 
 namespace bg {
 namespace cuda {
@@ -159,6 +161,12 @@ Status research_loss(int device, const ResearchArgs& a, void* scratch, int32_t* 
 // integers, same float / bit epilogue as the CPU path). Stream-ordered; allocates
 // its own scratch with malloc_async.
 Status xnor_conv(int device, const XnorConvArgs& a);
+// Backward products of the binary dense layer on device pointers
+// (native/ops/xnor_train_args.h; same float operations as the CPU).
+Status xnor_linear_backward(int device, const XnorLinearBwdArgs& a);
+// Backward products of the binary convolution on device pointers
+// (native/ops/xnor_conv_train_args.h; same float operations as the CPU).
+Status xnor_conv_backward(int device, const XnorConvBwdArgs& a);
 
 }  // namespace cuda
 }  // namespace bg

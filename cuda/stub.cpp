@@ -94,6 +94,8 @@ size_t research_scratch_bytes(const ResearchArgs&) { return 0; }
 Status research_loss(int, const ResearchArgs&, void*, int32_t*) { return no_cuda(); }
 
 Status xnor_conv(int, const XnorConvArgs&) { return no_cuda(); }
+Status xnor_linear_backward(int, const XnorLinearBwdArgs&) { return no_cuda(); }
+Status xnor_conv_backward(int, const XnorConvBwdArgs&) { return no_cuda(); }
 
 }  // namespace cuda
 }  // namespace bg

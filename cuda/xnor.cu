@@ -4,12 +4,14 @@
 // them out of K (TCBNN-style), one padding uses the all-ones word; both give exactly
 // the CPU integers. The float / bit epilogues use explicitly rounded double math
 // (__dmul_rn / __dadd_rn: no contraction) so they match the CPU bit for bit.
-// Tensor-core b1 MMA (m16n8k256 .and.popc on sm_80+) is not implemented yet.
+// GEMM-shaped calls go to the tensor-core b1 MMA kernel (cuda/xnor_mma.cu) on sm_80+
+// first; BITGRAD_XNOR_CUDA=core|mma forces one path.
 #include <cuda_runtime.h>
 
 #include <string>
 
 #include "device_state.h"
+#include "xnor_mma.h"
 
 namespace bg {
 namespace cuda {
@@ -129,6 +131,8 @@ Status xnor_conv(int device, const XnorConvArgs& a) {
   g.taps = a.kh * a.kw;
   g.last_mask = a.cg % 64 ? (1ull << (a.cg % 64)) - 1 : ~0ull;
   if (g.P <= 0 || a.cout <= 0) return Status::Ok();
+  Status mma_status;
+  if (detail::xnor_mma_try(device, a, stream, &mma_status)) return mma_status;
   const int sms = detail::sm_count(device) > 0 ? detail::sm_count(device) : 80;
   if (a.out_type == 2) {
     const int64_t ow = (a.cout + 63) / 64;

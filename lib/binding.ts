@@ -291,6 +291,59 @@ export interface XnorConvSpec {
   residual?: Operand;
 }
 
+/**
+ * Arguments of the native xnorLinearBackward (validated by lib/xnor/index.ts;
+ * native/ops/xnor_train_args.h): g [m][n] float, x bits [m][words], w bits [n][words],
+ * gx [m][k] and gw [n][k] float outputs (either may be absent).
+ */
+export interface XnorLinearBackwardSpec {
+  g: Operand;
+  alpha?: Operand;
+  x?: NativeBuffer;
+  w?: NativeBuffer;
+  gx?: NativeBuffer;
+  gw?: NativeBuffer;
+  m: number;
+  n: number;
+  k: number;
+  words: number;
+}
+
+/**
+ * Arguments of the native xnorConvBackward (validated by lib/xnor/conv-train.ts;
+ * native/ops/xnor_conv_train_args.h): g NHWC [n][ho][wo][cout] float; wt weight bits and
+ * gx [n][h][w][c] for the input gradient, x input bits and gw [cout][kh][kw][cg] for the
+ * weight gradient (either pair may be absent). Geometry as {@link XnorConvSpec}.
+ */
+export interface XnorConvBackwardSpec {
+  g: Operand;
+  alpha?: Operand;
+  x?: NativeBuffer;
+  wt?: NativeBuffer;
+  gx?: NativeBuffer;
+  gw?: NativeBuffer;
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  xwords: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  cg: number;
+  gwords: number;
+  groups: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+  ho: number;
+  wo: number;
+  padMode: 0 | 1;
+}
+
 export interface ErrorClasses {
   BitgradError: Function;
   ValidationError: Function;
@@ -331,6 +384,10 @@ export interface NativeBinding {
   xnorConv(spec: XnorConvSpec, async: false): void;
   xnorConv(spec: XnorConvSpec, async: true): Promise<void>;
   xnorKernelName(): string;
+  xnorLinearBackward(spec: XnorLinearBackwardSpec, async: false): void;
+  xnorLinearBackward(spec: XnorLinearBackwardSpec, async: true): Promise<void>;
+  xnorConvBackward(spec: XnorConvBackwardSpec, async: false): void;
+  xnorConvBackward(spec: XnorConvBackwardSpec, async: true): Promise<void>;
   rowLoss(spec: RowLossSpec, async: false): void;
   rowLoss(spec: RowLossSpec, async: true): Promise<void>;
 }

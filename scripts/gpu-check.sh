@@ -31,12 +31,12 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --f
 "$NODE" "$CLI" info
 
 echo "== parity ($((SECONDS - t0)) s)"
-timeout 200 "$NODE" test/gpu/run-parity.js "$R/parity.json"; parity=$?
+timeout 200 "$NODE" test/gpu/run-parity.js "$R/parity.json" --budget-s 170; parity=$?
 
 echo "== compute-sanitizer memcheck over the quick parity cases ($((SECONDS - t0)) s)"
 if command -v compute-sanitizer >/dev/null; then
   timeout 200 compute-sanitizer --tool memcheck --leak-check no --error-exitcode 3 \
-    "$NODE" test/gpu/run-parity.js "$R/memcheck-parity.json" --quick > "$R/memcheck.log" 2>&1; memcheck=$?
+    "$NODE" test/gpu/run-parity.js "$R/memcheck-parity.json" --quick --every 4 --budget-s 150 > "$R/memcheck.log" 2>&1; memcheck=$?
   tail -5 "$R/memcheck.log"
 else
   echo "compute-sanitizer not found"; memcheck=127
@@ -46,6 +46,7 @@ echo "== benchmarks ($((SECONDS - t0)) s)"
 timeout 120 "$NODE" bench/benchmark.js --gpu --out "$R/bench-gpu.json"; bench=$?
 if command -v python3 >/dev/null; then timeout 60 python3 bench/peers/torch_bce.py 1e8 > "$R/peer-torch.json" || true; cat "$R/peer-torch.json"; fi
 if command -v python3 >/dev/null; then timeout 90 python3 bench/peers/torch_ce.py 16384 131072 > "$R/peer-torch-ce.json" || true; cat "$R/peer-torch-ce.json"; fi
+timeout 150 "$NODE" bench/losses.js --gpu --out "$R/bench-losses-gpu.json" --torch-ce-json "$R/peer-torch-ce.json"; losses=$?
 
-echo "== done in $((SECONDS - t0)) s: parity=$parity memcheck=$memcheck bench=$bench"
-[ $parity -eq 0 ] && [ $memcheck -eq 0 ] && [ $bench -eq 0 ]
+echo "== done in $((SECONDS - t0)) s: parity=$parity memcheck=$memcheck bench=$bench losses=$losses"
+[ $parity -eq 0 ] && [ $memcheck -eq 0 ] && [ $bench -eq 0 ] && [ $losses -eq 0 ]

@@ -14,12 +14,14 @@
  * @packageDocumentation
  */
 import { BitTensor, allocBitTensor } from '../bit-tensor';
-import type { Operand, XnorConvSpec } from '../binding';
+import type { Operand, XnorConvSpec, XnorLinearBackwardSpec } from '../binding';
 import { deviceIndex } from '../device';
 import { ValidationError, show } from '../errors';
 import { native } from '../loader';
 import { Tensor, allocTensor, tensor } from '../tensor';
 import { checkOptions } from '../validate';
+
+export * from './conv-train';
 
 /** What an XNOR op writes. */
 export type XnorOutputType = 'int32' | 'float' | 'bits';
@@ -360,4 +362,144 @@ export function conv2dSync<O extends Conv2dOptions = {}>(x: BitTensor, w: BitTen
  */
 export function cpuKernel(): string {
   return native().binding.xnorKernelName();
+}
+
+/** Options of {@link linear}. */
+export interface LinearOptions {
+  /** Per-output-feature bias added after the scale, default 0. */
+  bias?: ChannelVector;
+}
+
+function linearGeometry(xv: unknown, wv: unknown, alpha: unknown, rawOpts: unknown): { x: BitTensor; w: BitTensor; g: Geometry; opts: Record<string, unknown> } {
+  const opts = checkOptions(rawOpts, 'linear');
+  for (const k of Object.keys(opts)) if (k !== 'bias') bad(`unknown option ${show(k)}`);
+  if (alpha === undefined) bad('alpha is required (a number, a Float32Array or a float32 tensor of N values)');
+  const { x, w, g } = gemmGeometry(xv, wv, undefined);
+  const o: Record<string, unknown> = { outputType: 'float', scale: alpha };
+  if (opts.bias !== undefined) o.bias = opts.bias;
+  return { x, w, g, opts: o };
+}
+
+/**
+ * Forward pass of a binary dense layer: `out[i][j] = (x_b[i] · w_b[j]) · alpha[j] + bias[j]`
+ * with `x` a `'rows'` BitTensor `[M, K]` (leading dims flatten into M), `w` a `'rows'`
+ * BitTensor `[N, K]` (one row per output feature) and `alpha` the per-feature scale
+ * (XNOR-Net's mean |W|, or learned). Returns float32 `[M, N]`; this is {@link gemm}
+ * with the fused float epilogue (exact integer dot, then float64 scale and bias rounded
+ * to float32). Backward: {@link linearBackward}.
+ *
+ * @throws ValidationError as {@link gemm}; `BITGRAD_SHAPE_MISMATCH` when alpha / bias
+ *   do not have N values
+ */
+export async function linear(x: BitTensor, w: BitTensor, alpha: ChannelVector, opts?: LinearOptions): Promise<Tensor<'float32'>> {
+  const { x: xx, w: ww, g, opts: o } = linearGeometry(x, w, alpha, opts);
+  return runAsync(prepare(xx, ww, g, o));
+}
+
+/** Synchronous {@link linear}: runs on the calling thread for CPU data; stream-ordered on CUDA. */
+export function linearSync(x: BitTensor, w: BitTensor, alpha: ChannelVector, opts?: LinearOptions): Tensor<'float32'> {
+  const { x: xx, w: ww, g, opts: o } = linearGeometry(x, w, alpha, opts);
+  return runSync(prepare(xx, ww, g, o));
+}
+
+/** Gradients of a binary dense layer, see {@link linearBackward}. */
+export interface LinearGrads {
+  /** `gradOut · (alpha ⊙ W_b)`: float32, same logical shape as `x` (`[..., K]`). */
+  gradInput: Tensor<'float32'>;
+  /** `gradOutᵀ · X_b`: float32, same logical shape as `w` (`[N, K]`). */
+  gradWeight: Tensor<'float32'>;
+}
+
+interface PreparedBackward {
+  spec: XnorLinearBackwardSpec;
+  results: Tensor[];
+  temps: Tensor[];
+}
+
+function prepareBackward(gradOut: unknown, xv: unknown, wv: unknown, alpha: unknown): PreparedBackward {
+  const x = bits(xv, 'x', 'rows');
+  const w = bits(wv, 'w', 'rows');
+  if (x.k !== w.k) bad(`x has K = ${x.k} bits per row but w has K = ${w.k}`, 'BITGRAD_SHAPE_MISMATCH');
+  if (x.device !== w.device) bad(`operands on ${x.device} and ${w.device}`, 'BITGRAD_DEVICE_MISMATCH');
+  if (alpha === undefined) bad('alpha is required (a number, a Float32Array or a float32 tensor of N values)');
+  const dev = deviceIndex(x.device);
+  const m = x.rows;
+  const n = w.rows;
+  const temps: Tensor[] = [];
+  const results: Tensor[] = [];
+  try {
+    let g: Operand;
+    if (gradOut instanceof Float32Array) {
+      if (gradOut.length !== m * n) bad(`gradOut has ${gradOut.length} values; the layer output [${m}, ${n}] has ${m * n}`, 'BITGRAD_SHAPE_MISMATCH');
+      if (dev < 0) g = gradOut;
+      else {
+        const t = tensor(gradOut, [m * n], { device: `cuda:${dev}` });
+        temps.push(t);
+        g = t.buffer;
+      }
+    } else if (gradOut instanceof Tensor) {
+      if (gradOut.dtype !== 'float32') bad(`gradOut must be float32 (got ${gradOut.dtype})`, 'BITGRAD_INVALID_DTYPE');
+      if (deviceIndex(gradOut.device) !== dev) bad(`gradOut is on ${gradOut.device}, the bit operands on ${x.device}`, 'BITGRAD_DEVICE_MISMATCH');
+      if (gradOut.size !== m * n) bad(`gradOut has ${gradOut.size} values; the layer output [${m}, ${n}] has ${m * n}`, 'BITGRAD_SHAPE_MISMATCH');
+      g = gradOut.buffer;
+    } else {
+      return bad('gradOut must be a Float32Array or a float32 tensor', ArrayBuffer.isView(gradOut) ? 'BITGRAD_INVALID_DTYPE' : 'BITGRAD_INVALID_ARGUMENT');
+    }
+    const al = channelVector(alpha, 'alpha', n, 1, dev, temps);
+    const gx = allocTensor(x.shape, 'float32', dev);
+    results.push(gx);
+    const gw = allocTensor(w.shape, 'float32', dev);
+    results.push(gw);
+    const spec: XnorLinearBackwardSpec = { g, alpha: al, x: x.buffer, w: w.buffer, gx: gx.buffer, gw: gw.buffer, m, n, k: x.k, words: x.words };
+    return { spec, results, temps };
+  } catch (e) {
+    for (const t of [...results, ...temps]) t.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Backward pass of {@link linear} without unpacking the bits: with `g = gradOut`
+ * (float32 `[M, N]`, a tensor or a Float32Array of M·N values),
+ * - `gradInput = g · (alpha ⊙ W_b)` (float32, shape of `x`): the gradient with respect to
+ *   the binarized input, to chain through the input's estimator (e.g.
+ *   `bitgrad.binarize.ste.backward`);
+ * - `gradWeight = gᵀ · X_b` (float32, shape of `w`): the gradient with respect to the
+ *   scaled weights `alpha ⊙ W_b` (multiply row j by `alpha[j]` for the gradient with
+ *   respect to `W_b`; the gradient of a learned alpha is `Σ_k gradWeight[j][k]·W_b[j][k]`).
+ *
+ * Both are float × ±1 GEMMs that read the packed bits (CPU: AVX-512 masked adds driven
+ * by 16-bit masks of the words, AVX2 blends, scalar; CUDA: one thread per element).
+ * Each element is `2·(sum of the coefficients whose bit is +1) − (sum of all
+ * coefficients)` with both sums in float32 in increasing index order, so results are
+ * deterministic and bit-identical across SIMD paths, thread counts and CUDA. Non-finite
+ * gradients give non-finite results.
+ *
+ * @throws ValidationError `BITGRAD_SHAPE_MISMATCH` (K, gradOut or alpha size),
+ *   `BITGRAD_INVALID_LAYOUT` (not `'rows'`), `BITGRAD_INVALID_DTYPE`, `BITGRAD_DISPOSED`,
+ *   `BITGRAD_DEVICE_MISMATCH`, `BITGRAD_INVALID_ARGUMENT`; DeviceError on GPU failure
+ */
+export async function linearBackward(gradOut: Tensor | Float32Array, x: BitTensor, w: BitTensor, alpha: ChannelVector): Promise<LinearGrads> {
+  const p = prepareBackward(gradOut, x, w, alpha);
+  try {
+    await native().binding.xnorLinearBackward(p.spec, true);
+  } catch (e) {
+    for (const t of [...p.results, ...p.temps]) t.dispose();
+    throw e;
+  }
+  for (const t of p.temps) t.dispose(); // stream-ordered on CUDA
+  return { gradInput: p.results[0] as Tensor<'float32'>, gradWeight: p.results[1] as Tensor<'float32'> };
+}
+
+/** Synchronous {@link linearBackward}: runs on the calling thread for CPU data; stream-ordered on CUDA. */
+export function linearBackwardSync(gradOut: Tensor | Float32Array, x: BitTensor, w: BitTensor, alpha: ChannelVector): LinearGrads {
+  const p = prepareBackward(gradOut, x, w, alpha);
+  try {
+    native().binding.xnorLinearBackward(p.spec, false);
+  } catch (e) {
+    for (const t of [...p.results, ...p.temps]) t.dispose();
+    throw e;
+  }
+  for (const t of p.temps) t.dispose();
+  return { gradInput: p.results[0] as Tensor<'float32'>, gradWeight: p.results[1] as Tensor<'float32'> };
 }

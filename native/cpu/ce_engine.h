@@ -15,7 +15,7 @@ namespace cpu {
 namespace {
 
 // Logits per block of pass 1: 8 KiB, so the exp-sum re-reads the block from L1.
-constexpr int64_t kCeBlock = 2048;
+static_assert(kCeBlock == 2048, "ce_kernels.h block size");
 
 template <class P>
 BG_INLINE float ce_hmax(typename P::V v) {
@@ -45,7 +45,9 @@ BG_INLINE typename P::V ce_a(const float* w, const float* t, typename P::V eps1,
   return a;
 }
 
-template <class P, bool kSmooth, bool kW, bool kT>
+// kStore (CeStatsIn::e non-null): also writes e_c = exp(x_c - M_b) over the row, where
+// M_b is the running max after block b (stored in bmax[b]), so pass 2 needs no exp.
+template <class P, bool kSmooth, bool kW, bool kT, bool kStore>
 void ce_stats_impl(const CeStatsIn& in, CeStats* out) {
   using V = typename P::V;
   constexpr int64_t L = static_cast<int64_t>(P::kLanes);
@@ -86,17 +88,29 @@ void ce_stats_impl(const CeStatsIn& in, CeStats* out) {
       if (kSmooth) SX += A * (M - Mn);
     }
     M = Mn;
+    if (kStore) in.bmax[b0 / kCeBlock] = M;
     // Every logit so far is -inf (masked): nothing to add yet (exp(-inf - m) = 0 once
     // a finite max arrives). A row that stays all -inf gives d = 0 and a NaN loss.
-    if (M == ninf) continue;
+    if (M == ninf) {
+      if (kStore)
+        for (int64_t j = 0; j < len; ++j) in.e[b0 + j] = 0.0f;
+      continue;
+    }
+    float* eo = kStore ? in.e + b0 : nullptr;
     const V mv(static_cast<float>(M));
     V e0(0.0f), e1(0.0f), sa(0.0f), sz(0.0f);
     i = 0;
     for (; i + 2 * L <= full; i += 2 * L) {
       const V z0 = P::ld(x + i) - mv;
       const V z1 = P::ld(x + i + L) - mv;
-      e0 = e0 + vexp(z0);
-      e1 = e1 + vexp(z1);
+      const V x0 = vexp(z0);
+      const V x1 = vexp(z1);
+      e0 = e0 + x0;
+      e1 = e1 + x1;
+      if (kStore) {
+        P::st(eo + i, x0);
+        P::st(eo + i + L, x1);
+      }
       if (kSmooth) {
         const V a0 = ce_a<P, kW, kT>(w + i, t + i, eps1, kk);
         const V a1 = ce_a<P, kW, kT>(w + i + L, t + i + L, eps1, kk);
@@ -107,7 +121,9 @@ void ce_stats_impl(const CeStatsIn& in, CeStats* out) {
     }
     for (; i < full; i += L) {
       const V z0 = P::ld(x + i) - mv;
-      e0 = e0 + vexp(z0);
+      const V x0 = vexp(z0);
+      e0 = e0 + x0;
+      if (kStore) P::st(eo + i, x0);
       if (kSmooth) {
         const V a0 = ce_a<P, kW, kT>(w + i, t + i, eps1, kk);
         sa = sa + a0;
@@ -119,7 +135,12 @@ void ce_stats_impl(const CeStatsIn& in, CeStats* out) {
       for (int64_t j = rem; j < L; ++j) xb[j] = static_cast<float>(M);
       const V o = P::ld(ob);
       const V z0 = P::ld(xb) - mv;
-      e1 = e1 + vexp(z0) * o;
+      const V x0 = vexp(z0) * o;
+      e1 = e1 + x0;
+      if (kStore) {
+        P::st(ob, x0);  // ob is not read again in this block
+        for (int64_t j = 0; j < rem; ++j) eo[full + j] = ob[j];
+      }
       if (kSmooth) {
         const V a0 = ce_a<P, kW, kT>(wb, tb, eps1, kk) * o;
         sa = sa + a0;
@@ -170,21 +191,81 @@ void ce_grad_impl(const CeGradIn& in) {
   }
 }
 
-template <class P>
-void ce_stats(const CeStatsIn& in, CeStats* out) {
+// Pass 2 after a storing pass 1: g_c = e_c s_b - b_c, with s_b = bscale[block of c]
+// (= exp(M_b - m) invd sA, computed by the caller). g may equal e (in place).
+template <class P, bool kW, bool kT>
+void ce_rescale_impl(const CeRescaleIn& in) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const V sk(in.sk), se(in.seps1);
+  for (int64_t b0 = 0; b0 < in.C; b0 += kCeBlock) {
+    const int64_t len = in.C - b0 < kCeBlock ? in.C - b0 : kCeBlock;
+    const V sb(in.bscale[b0 / kCeBlock]);
+    const float* e = in.e + b0;
+    float* g = in.g + b0;
+    const float* w = kW ? in.w + b0 : nullptr;
+    const float* t = kT ? in.t + b0 : nullptr;
+    const int64_t full = len / L * L;
+    for (int64_t i = 0; i < full; i += L) {
+      V b = kT ? vfma(P::ld(t + i), se, sk) : sk;
+      if (kW) b = b * P::ld(w + i);
+      P::st(g + i, P::ld(e + i) * sb - b);
+    }
+    const int64_t rem = len - full;
+    if (rem) {
+      alignas(64) float eb[L], wb[L], tb[L], gb[L];
+      for (int64_t j = 0; j < L; ++j) {
+        eb[j] = j < rem ? e[full + j] : 0.0f;
+        wb[j] = (kW && j < rem) ? w[full + j] : 0.0f;
+        tb[j] = (kT && j < rem) ? t[full + j] : 0.0f;
+      }
+      V b = kT ? vfma(P::ld(tb), se, sk) : sk;
+      if (kW) b = b * P::ld(wb);
+      P::st(gb, P::ld(eb) * sb - b);
+      for (int64_t j = 0; j < rem; ++j) g[full + j] = gb[j];
+    }
+  }
+}
+
+template <class P, bool kStore>
+void ce_stats_sel(const CeStatsIn& in, CeStats* out) {
   const bool w = in.w != nullptr;
   if (in.t != nullptr) {
     if (w)
-      ce_stats_impl<P, true, true, true>(in, out);
+      ce_stats_impl<P, true, true, true, kStore>(in, out);
     else
-      ce_stats_impl<P, true, false, true>(in, out);
+      ce_stats_impl<P, true, false, true, kStore>(in, out);
   } else if (in.smooth) {
     if (w)
-      ce_stats_impl<P, true, true, false>(in, out);
+      ce_stats_impl<P, true, true, false, kStore>(in, out);
     else
-      ce_stats_impl<P, true, false, false>(in, out);
+      ce_stats_impl<P, true, false, false, kStore>(in, out);
   } else {
-    ce_stats_impl<P, false, false, false>(in, out);
+    ce_stats_impl<P, false, false, false, kStore>(in, out);
+  }
+}
+
+template <class P>
+void ce_stats(const CeStatsIn& in, CeStats* out) {
+  if (in.e != nullptr)
+    ce_stats_sel<P, true>(in, out);
+  else
+    ce_stats_sel<P, false>(in, out);
+}
+
+template <class P>
+void ce_rescale(const CeRescaleIn& in) {
+  const bool w = in.w != nullptr;
+  if (in.t != nullptr) {
+    if (w)
+      ce_rescale_impl<P, true, true>(in);
+    else
+      ce_rescale_impl<P, false, true>(in);
+  } else {
+    if (w)
+      ce_rescale_impl<P, true, false>(in);
+    else
+      ce_rescale_impl<P, false, false>(in);
   }
 }
 
@@ -206,7 +287,7 @@ void ce_grad(const CeGradIn& in) {
 
 template <class P>
 constexpr CeTable make_ce_table() {
-  return CeTable{&ce_stats<P>, &ce_grad<P>};
+  return CeTable{&ce_stats<P>, &ce_grad<P>, &ce_rescale<P>};
 }
 
 }  // namespace

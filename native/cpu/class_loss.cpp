@@ -2,8 +2,11 @@
 //
 // crossEntropy: per row, pass 1 (the active ISA's online-softmax statistics, one read
 // of the row) gives m, d = sum exp(x - m) and the smoothing sums; the row's loss is
-// finished here in double; pass 2 writes the gradient (a second read of the row, which
-// is usually still in L2). Rows [N, C, d] with d > 1 are gathered 16 at a time into a
+// finished here in double; pass 2 writes the gradient. Rows of up to kCeFuseMaxC
+// logits take one exp per logit: pass 1 also writes e = exp(x - M_b) (M_b the running
+// max at its block) into the gradient buffer, and pass 2 rescales it in L2 by
+// exp(M_b - m) sA / d per block. Longer rows recompute the exp in pass 2 (a second
+// read of x instead of a round trip of e through memory). Rows [N, C, d] with d > 1 are gathered 16 at a time into a
 // thread-local tile, so every layout runs the same row kernels. Rows are cut into
 // fixed chunks (independent of the thread count); per-chunk double sums are added in
 // chunk order, so results are bit-identical however many threads run. Nothing of the
@@ -111,8 +114,15 @@ double ce_row(const CeCtx& c, const float* x, const float* t, float* g, int32_t 
     if (g) std::memset(g, 0, static_cast<size_t>(C) * sizeof(float));
     return 0.0;
   }
-  const float xy = a.target ? x[y] : 0.0f;  // read before an in-place pass 2
+  const float xy = a.target ? x[y] : 0.0f;  // read before pass 1 may overwrite x
+  // One-exp path: pass 1 leaves e = exp(x - M_b) in g, pass 2 only rescales it.
+  const bool fuse = g != nullptr && C <= kCeFuseMaxC;
+  double bmax[kCeFuseMaxBlocks];
   CeStatsIn si{x, a.weight, t, C, c.smooth, c.eps1, c.k};
+  if (fuse) {
+    si.e = g;
+    si.bmax = bmax;
+  }
   CeStats st;
   c.tab->stats(si, &st);
   const double logd = std::log(st.d);
@@ -133,9 +143,19 @@ double ce_row(const CeCtx& c, const float* x, const float* t, float* g, int32_t 
   }
   if (g) {
     const double s = a.reduction == Reduction::None ? static_cast<double>(go) * a.grad_scale : c.row_scale;
-    CeGradIn gi{x, g, a.weight, t, C, static_cast<float>(st.m), static_cast<float>(1.0 / st.d),
-                static_cast<float>(s * A), static_cast<float>(s * c.k), static_cast<float>(s * c.eps1)};
-    c.tab->grad(gi);
+    if (fuse) {
+      // p_c sA = e_c exp(M_b - m) sA / d, one float factor per block.
+      float bscale[kCeFuseMaxBlocks];
+      const int64_t nb = (C + kCeBlock - 1) / kCeBlock;
+      const double f = s * A / st.d;
+      for (int64_t b = 0; b < nb; ++b) bscale[b] = static_cast<float>(std::exp(bmax[b] - st.m) * f);
+      CeRescaleIn ri{g, g, a.weight, t, C, bscale, static_cast<float>(s * c.k), static_cast<float>(s * c.eps1)};
+      c.tab->rescale(ri);
+    } else {
+      CeGradIn gi{x, g, a.weight, t, C, static_cast<float>(st.m), static_cast<float>(1.0 / st.d),
+                  static_cast<float>(s * A), static_cast<float>(s * c.k), static_cast<float>(s * c.eps1)};
+      c.tab->grad(gi);
+    }
     if (a.target) {
       const double wy = a.weight ? static_cast<double>(a.weight[y]) : 1.0;
       g[y] = static_cast<float>(static_cast<double>(g[y]) - s * c.eps1 * wy);

@@ -2,7 +2,10 @@
 // shared formulas of native/math/rowwise_losses.h (a few reads of the row, which stays
 // in L1/L2); rows are cut into fixed chunks independent of the thread count and the
 // per-chunk double sums are added in chunk order, so results are bit-identical for any
-// thread count.
+// thread count. On the AVX2 / AVX-512 paths the exp-heavy passes of kdLoss,
+// rmtSymmetricCrossEntropy and comp-sum / GCE run as float vectors (rw_kernels.h, fixed
+// lane and block order); rows with a non-finite max keep the float64 code, which is also
+// the scalar path.
 #include "rowwise_losses.h"
 
 #include <algorithm>
@@ -13,6 +16,8 @@
 #include <vector>
 
 #include "../math/rowwise_losses.h"
+#include "rw_kernels.h"
+#include "simd.h"
 #include "threadpool.h"
 
 namespace bg {
@@ -71,7 +76,25 @@ struct Ctx {
   int64_t C;
   double K;
   double row_scale;  // gradient scale for mean / sum
+  const RwTable* vt;  // vector row kernels of the active ISA; null on the scalar path
 };
+
+const RwTable* rw_table() {
+  switch (isa_info().active) {
+#if defined(__x86_64__)
+    case Isa::Avx512: return &rw_table_avx512;
+    case Isa::Avx2: return &rw_table_avx2;
+#endif
+    default: return nullptr;
+  }
+}
+
+// Vector logsumexp statistics; false when the row's max is not finite (the caller then
+// uses the float64 code, which has the documented inf / NaN semantics).
+bool vlse(const Ctx& c, const float* x, float scale, RwLse* st) {
+  c.vt->lse(x, c.C, scale, st);
+  return std::isfinite(st->xm);
+}
 
 double grad_scale_of(const Ctx& c, int64_t r) {
   const RowLossArgs& a = *c.a;
@@ -104,6 +127,20 @@ double zloss_row(const Ctx& c, const float* x, int32_t y, float* g, double s) {
 }
 
 double compsum_row(const Ctx& c, const float* x, int32_t y, float* g, double s) {
+  RwLse st;
+  if (c.vt && vlse(c, x, 1.0f, &st)) {
+    const double logd = std::log(st.d);
+    const double lse = static_cast<double>(st.xm) + logd;
+    const double l = lse - x[y];
+    const double tau = c.a->p0;
+    if (g) {
+      const float xy = x[y];  // g may alias nothing here, but read before writing anyway
+      RwExpIn in{x, g, c.C, st.xm, static_cast<float>((1.0 - tau) * l - logd), static_cast<float>(s)};
+      c.vt->exp_grad(in);
+      g[y] = static_cast<float>(s * compsum_grad<double>(xy, lse, l, tau, true));
+    }
+    return compsum_loss<double>(l, tau);
+  }
   const double lse = row_lse(x, c.C);
   const double l = lse - x[y];
   const double tau = c.a->p0;
@@ -113,6 +150,18 @@ double compsum_row(const Ctx& c, const float* x, int32_t y, float* g, double s) 
 }
 
 double rmt_row(const Ctx& c, const float* x, const float* t, float* g, double s) {
+  RwLse sx, stt;
+  if (c.vt && vlse(c, x, 1.0f, &sx) && vlse(c, t, 1.0f, &stt)) {
+    RwRmtIn in{x, t, g, c.C, sx.xm, static_cast<float>(std::log(sx.d)), stt.xm, static_cast<float>(std::log(stt.d)),
+               static_cast<float>(s), 0.0f};
+    double A, S;
+    c.vt->rmt_sums(in, &A, &S);
+    if (g) {
+      in.S = static_cast<float>(S);
+      c.vt->rmt_grad(in);
+    }
+    return -0.5 * A;
+  }
   const double lx = row_lse(x, c.C);
   const double lt = row_lse(t, c.C);
   double A = 0.0, S = 0.0;
@@ -128,6 +177,12 @@ double rmt_row(const Ctx& c, const float* x, const float* t, float* g, double s)
 
 double kd_row(const Ctx& c, const float* x, const float* t, float* g, double s) {
   const double T = c.a->p0, iT = 1.0 / T;
+  RwLse sx, stt;
+  if (c.vt && vlse(c, x, static_cast<float>(iT), &sx) && vlse(c, t, static_cast<float>(iT), &stt)) {
+    RwKdIn in{x, t, g, c.C, static_cast<float>(iT), sx.xm, static_cast<float>(std::log(sx.d)), stt.xm,
+              static_cast<float>(std::log(stt.d)), static_cast<float>(s * T)};
+    return T * T * c.vt->kd(in);
+  }
   const double ls = row_lse(x, c.C, iT);
   const double lt = row_lse(t, c.C, iT);
   double A = 0.0;
@@ -395,7 +450,7 @@ RowCheck rowwise_loss(const RowLossArgs& a) {
     }
   }
 
-  Ctx c{&a, C, static_cast<double>(C), 0.0};
+  Ctx c{&a, C, static_cast<double>(C), 0.0, rw_table()};
   const double nrows = static_cast<double>(rows);
   c.row_scale = a.reduction == Reduction::Mean ? static_cast<double>(a.grad_scale) / nrows : a.grad_scale;
 

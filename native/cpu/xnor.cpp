@@ -13,8 +13,10 @@
 //
 // Zero padding is exact: the kernel always computes the one-padded dot, and the
 // epilogue subtracts, for each out-of-image tap of a border pixel, that tap's
-// contribution 2 * popc(w_tap) - cg (precomputed per channel and tap), which leaves
-// valid_bits - 2 * popc over the valid taps only.
+// contribution 2 * popc(w_tap) - cg, which leaves valid_bits - 2 * popc over the valid
+// taps only. The per-tap corrections are summed once per border pattern (row class x
+// column class), so a border pixel costs one extra vector subtract in the epilogue,
+// which runs pixel-major in SIMD (a 16 x 16 register transpose on AVX-512).
 //
 // Work is split into tasks (group, pixel block, channel chunk); the partition depends
 // only on the shape and the thread count, and every output element is computed by one
@@ -24,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "simd.h"
@@ -97,10 +100,12 @@ struct Plan {
   int64_t P, G, coutg, taps, Kw, Ktot, PB, CB, cb_per_chunk, chunks, Kc;
   uint64_t last_mask;
   const uint64_t* wp;    // [G][CB][Kw][6]
-  const int32_t* zcorr;  // [taps][cout] (zero padding only)
-  uint8_t* flags;        // [P][cout] (bits output only)
-  const uint8_t* row_full;  // [ho]: every ky tap of output row oy is inside the image
-  const uint8_t* col_full;  // [wo]
+  const int32_t* zpat;    // [patterns][cout] summed corrections (zero padding only)
+  const uint8_t* zused;   // [patterns]: some tap is outside the image
+  const int32_t* row_cls; // [ho] row border class of oy
+  const int32_t* col_cls; // [wo]
+  int64_t ncol;           // column classes
+  uint8_t* flags;         // [P][cout] (bits output only)
 };
 
 void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
@@ -153,46 +158,62 @@ void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
   }
 }
 
-void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, const uint32_t* pc,
-              std::vector<int32_t>& corr) {
+// Zero padding: the correction of pixel (oy, ox) depends only on its border pattern
+// (which ky and kx taps fall outside the image), so xnor_conv sums the per-tap
+// corrections once per pattern; a pixel looks its row up (null when nothing is
+// outside). Then the per-ISA SIMD epilogue (pixel-major, xnor_kernels.h) or the C++
+// loop below finishes the block.
+void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, const uint32_t* pc) {
   const XnorConvArgs& a = *pl.a;
   const int64_t c0 = cb0 * 6;
   const int64_t c1 = cb1 * 6 < pl.coutg ? cb1 * 6 : pl.coutg;
   const int64_t nch = c1 - c0;
   const int64_t hw = a.ho * a.wo;
-  corr.assign(static_cast<size_t>(nch), 0);
-  int64_t oy = (pb * 64 % hw) / a.wo;
-  int64_t ox = pb * 64 % hw - oy * a.wo;
-  for (int64_t l = 0; l < 64; ++l, ++ox) {
-    if (ox == a.wo) {
-      ox = 0;
-      if (++oy == a.ho) oy = 0;
-    }
-    const int64_t p = pb * 64 + l;
-    if (p >= pl.P) break;
-    bool border = false;
-    if (pl.zcorr && !(pl.row_full[oy] && pl.col_full[ox])) {
-      for (int64_t ky = 0; ky < a.kh; ++ky) {
-        const int64_t iy = oy * a.sh - a.ph + ky * a.dh;
-        const bool row_ok = iy >= 0 && iy < a.h;
-        for (int64_t kx = 0; kx < a.kw; ++kx) {
-          const int64_t ix = ox * a.sw - a.pw + kx * a.dw;
-          if (row_ok && ix >= 0 && ix < a.wd) continue;
-          if (!border) {
-            border = true;
-            for (auto& v : corr) v = 0;
-          }
-          const int64_t t = ky * a.kw + kx;
-          const int32_t* z = pl.zcorr + t * a.cout + g * pl.coutg + c0;
-          for (int64_t c = 0; c < nch; ++c) corr[c] += z[c];
-        }
+  const int64_t co0 = g * pl.coutg + c0;
+  const int64_t p0 = pb * 64;
+  const int npix = static_cast<int>(pl.P - p0 < 64 ? pl.P - p0 : 64);
+  const int32_t* rows[64];
+  bool any = false;
+  if (pl.zpat) {
+    int64_t oy = (p0 % hw) / a.wo;
+    int64_t ox = p0 % hw - oy * a.wo;
+    for (int l = 0; l < npix; ++l, ++ox) {
+      if (ox == a.wo) {
+        ox = 0;
+        if (++oy == a.ho) oy = 0;
       }
+      const int64_t pid = static_cast<int64_t>(pl.row_cls[oy]) * pl.ncol + pl.col_cls[ox];
+      rows[l] = pl.zused[pid] ? pl.zpat + pid * a.cout + co0 : nullptr;
+      any = any || rows[l] != nullptr;
     }
-    const int64_t base = p * a.cout + g * pl.coutg + c0;
-    const int64_t co0 = g * pl.coutg + c0;
+  }
+  const int64_t kt = pl.Ktot;
+  if (pl.kern->epilogue && kt < (INT64_C(1) << 28)) {
+    XnorEpi e;
+    e.pc = pc;
+    e.npix = npix;
+    e.nch = static_cast<int>(nch);
+    e.kt = static_cast<int32_t>(kt);
+    e.corr = any ? rows : nullptr;
+    e.out_type = a.out_type;
+    e.ostride = a.cout;
+    const int64_t base = p0 * a.cout + co0;
+    if (a.out_type == 0) e.oi = a.out_i32 + base;
+    if (a.out_type == 1) e.of = a.out_f32 + base;
+    if (a.out_type == 2) e.ob = pl.flags + base;
+    if (a.out_type != 0) {
+      e.alpha = a.alpha + co0;
+      e.beta = a.beta ? a.beta + co0 : nullptr;
+      e.residual = a.residual ? a.residual + base : nullptr;
+    }
+    pl.kern->epilogue(e);
+    return;
+  }
+  for (int l = 0; l < npix; ++l) {
+    const int64_t p = p0 + l;
+    const int64_t base = p * a.cout + co0;
     const uint32_t* pcl = pc + l;
-    const int64_t kt = pl.Ktot;
-    const int32_t* cr = border ? corr.data() : nullptr;
+    const int32_t* cr = any ? rows[l] : nullptr;
     if (a.out_type == 0) {
       int32_t* o = a.out_i32 + base;
       if (cr)
@@ -225,7 +246,6 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
 void run_task(const Plan& pl, int64_t task) {
   thread_local AlignedWords panel_buf;
   thread_local std::vector<uint32_t> pc_buf;
-  thread_local std::vector<int32_t> corr;
   const int64_t ch = task % pl.chunks;
   const int64_t rest = task / pl.chunks;
   const int64_t pb = rest % pl.PB;
@@ -247,10 +267,12 @@ void run_task(const Plan& pl, int64_t task) {
                     k0 > 0);
     }
   }
-  epilogue(pl, g, pb, cb0, cb1, pc, corr);
+  epilogue(pl, g, pb, cb0, cb1, pc);
 }
 
 }  // namespace
+
+const XnorKernels& xnor_kernels_active() { return tables().t[static_cast<int>(isa_info().active)]; }
 
 const char* xnor_kernel_name() { return tables().names[static_cast<int>(isa_info().active)]; }
 
@@ -273,42 +295,122 @@ void xnor_conv(const XnorConvArgs& a) {
     pl.Kc = nk > 0 ? (pl.Kw + nk - 1) / nk : 1;
   }
 
-  // Weights: [cout][Kw] -> [G][CB][Kw][6].
-  std::vector<uint64_t> wp(static_cast<size_t>(pl.G * pl.CB * (pl.Kw > 0 ? pl.Kw : 1) * 6), 0);
-  for (int64_t g = 0; g < pl.G; ++g)
-    for (int64_t co = 0; co < pl.coutg; ++co) {
-      const uint64_t* src = a.w + (g * pl.coutg + co) * pl.Kw;
-      uint64_t* dst = wp.data() + (g * pl.CB + co / 6) * pl.Kw * 6 + co % 6;
-      for (int64_t k = 0; k < pl.Kw; ++k) dst[k * 6] = src[k];
+  // Weights: [cout][Kw] -> [G][CB][Kw][6], in a buffer the calling thread keeps between
+  // calls (no fresh pages to fault in and zero per call); only the missing channels of
+  // each group's last block are cleared.
+  thread_local AlignedWords wp_buf;
+  const size_t wp_words = static_cast<size_t>(pl.G * pl.CB * (pl.Kw > 0 ? pl.Kw : 1) * 6);
+  uint64_t* wp = wp_buf.get(wp_words);
+  struct Release {
+    AlignedWords& b;
+    ~Release() {
+      if (b.n > (size_t{1} << 20)) b.release();  // keep at most 8 MiB between calls
     }
-  pl.wp = wp.data();
-
-  // Zero padding: per (channel, tap) the one-padded contribution 2 * popc(w_tap) - cg.
-  std::vector<int32_t> zc;
-  pl.zcorr = nullptr;
-  if (a.pad_mode == 0 && (a.ph > 0 || a.pw > 0)) {
-    zc.resize(static_cast<size_t>(a.cout * pl.taps));
-    for (int64_t co = 0; co < a.cout; ++co)
-      for (int64_t t = 0; t < pl.taps; ++t) {
-        const int64_t pcnt = pl.kern->popcount(a.w + (co * pl.taps + t) * a.gwords, a.gwords);
-        zc[t * a.cout + co] = static_cast<int32_t>(2 * pcnt - a.cg);
+  } release_large{wp_buf};
+  if (pl.coutg % 6 != 0)
+    for (int64_t g = 0; g < pl.G; ++g)
+      std::memset(wp + (g * pl.CB + pl.CB - 1) * (pl.Kw > 0 ? pl.Kw : 1) * 6, 0,
+                  static_cast<size_t>((pl.Kw > 0 ? pl.Kw : 1) * 6 * 8));
+  {
+    // Locals: stores through uint64_t* could alias the plan's int64_t fields.
+    const int64_t G = pl.G, coutg = pl.coutg, CB = pl.CB, Kw = pl.Kw;
+    const uint64_t* w = a.w;
+    for (int64_t g = 0; g < G; ++g)
+      for (int64_t co = 0; co < coutg; ++co) {
+        const uint64_t* src = w + (g * coutg + co) * Kw;
+        uint64_t* dst = wp + (g * CB + co / 6) * Kw * 6 + co % 6;
+        for (int64_t k = 0; k < Kw; ++k) dst[k * 6] = src[k];
       }
-    pl.zcorr = zc.data();
   }
+  pl.wp = wp;
 
-  std::vector<uint8_t> row_full(static_cast<size_t>(a.ho), 1), col_full(static_cast<size_t>(a.wo), 1);
-  for (int64_t oy = 0; oy < a.ho; ++oy)
-    for (int64_t ky = 0; ky < a.kh; ++ky) {
-      const int64_t iy = oy * a.sh - a.ph + ky * a.dh;
-      if (iy < 0 || iy >= a.h) row_full[oy] = 0;
+  // Zero padding: per (channel, tap) the one-padded contribution 2 * popc(w_tap) - cg,
+  // summed once per border pattern. Out-of-image taps of a row are a prefix and a
+  // suffix of ky (iy grows with ky), so (prefix, suffix) names a row class; same for x.
+  std::vector<int32_t> zpat, row_cls(static_cast<size_t>(a.ho)), col_cls(static_cast<size_t>(a.wo));
+  std::vector<uint8_t> zused;
+  pl.zpat = nullptr;
+  pl.zused = nullptr;
+  pl.ncol = 1;
+  if (a.pad_mode == 0 && (a.ph > 0 || a.pw > 0)) {
+    auto classes = [](int64_t outn, int64_t k, int64_t s, int64_t p, int64_t d, int64_t in, std::vector<int32_t>& cls,
+                      std::vector<std::pair<int64_t, int64_t>>& keys) {
+      for (int64_t o = 0; o < outn; ++o) {
+        int64_t lead = 0, trail = 0;
+        for (int64_t q = 0; q < k; ++q) {
+          const int64_t i = o * s - p + q * d;
+          if (i < 0) ++lead;
+          else if (i >= in) ++trail;
+        }
+        const std::pair<int64_t, int64_t> key(lead, trail);
+        size_t id = 0;
+        while (id < keys.size() && keys[id] != key) ++id;
+        if (id == keys.size()) keys.push_back(key);
+        cls[static_cast<size_t>(o)] = static_cast<int32_t>(id);
+      }
+    };
+    std::vector<std::pair<int64_t, int64_t>> rk, ck;
+    classes(a.ho, a.kh, a.sh, a.ph, a.dh, a.h, row_cls, rk);
+    classes(a.wo, a.kw, a.sw, a.pw, a.dw, a.wd, col_cls, ck);
+    pl.ncol = static_cast<int64_t>(ck.size());
+    const int64_t npat = static_cast<int64_t>(rk.size()) * pl.ncol;
+    zpat.assign(static_cast<size_t>(npat * a.cout), 0);
+    zused.assign(static_cast<size_t>(npat), 0);
+    // Out-of-image taps of each pattern, then per channel (one pass over its weights):
+    // the per-tap corrections and their sums over each pattern's taps.
+    std::vector<int64_t> ptap_off(static_cast<size_t>(npat + 1), 0);
+    std::vector<int32_t> ptaps;
+    for (int64_t pid = 0; pid < npat; ++pid) {
+      const auto& r = rk[static_cast<size_t>(pid / pl.ncol)];
+      const auto& c = ck[static_cast<size_t>(pid % pl.ncol)];
+      for (int64_t ky = 0; ky < a.kh; ++ky) {
+        const bool row_out = ky < r.first || ky >= a.kh - r.second;
+        for (int64_t kx = 0; kx < a.kw; ++kx)
+          if (row_out || kx < c.first || kx >= a.kw - c.second) ptaps.push_back(static_cast<int32_t>(ky * a.kw + kx));
+      }
+      ptap_off[static_cast<size_t>(pid + 1)] = static_cast<int64_t>(ptaps.size());
+      zused[static_cast<size_t>(pid)] = ptap_off[static_cast<size_t>(pid + 1)] > ptap_off[static_cast<size_t>(pid)];
     }
-  for (int64_t ox = 0; ox < a.wo; ++ox)
-    for (int64_t kx = 0; kx < a.kw; ++kx) {
-      const int64_t ix = ox * a.sw - a.pw + kx * a.dw;
-      if (ix < 0 || ix >= a.wd) col_full[ox] = 0;
-    }
-  pl.row_full = row_full.data();
-  pl.col_full = col_full.data();
+    // Per-tap weight popcounts pt[t][co] (channel-contiguous), then each pattern's
+    // correction 2 * (sum of pt over its taps) - cg * (its tap count) as whole-row adds
+    // (vectorizable), a chunk of channels per task.
+    std::vector<int32_t> pt(static_cast<size_t>(pl.taps * a.cout));
+    auto fill = [&](int64_t co0, int64_t co1) {
+      const int64_t taps = pl.taps, gwords = a.gwords, cout = a.cout;
+      const int32_t cg = static_cast<int32_t>(a.cg);
+      if (pl.kern->tap_popcounts) {
+        pl.kern->tap_popcounts(a.w + co0 * taps * gwords, co1 - co0, taps, gwords, pt.data() + co0, cout);
+      } else {
+        for (int64_t co = co0; co < co1; ++co)
+          for (int64_t t = 0; t < taps; ++t)
+            pt[static_cast<size_t>(t * cout + co)] = static_cast<int32_t>(pl.kern->popcount(a.w + (co * taps + t) * gwords, gwords));
+      }
+      for (int64_t pid = 0; pid < npat; ++pid) {
+        int32_t* dst = zpat.data() + pid * cout;
+        const int64_t i0 = ptap_off[static_cast<size_t>(pid)], i1 = ptap_off[static_cast<size_t>(pid + 1)];
+        if (i0 == i1) continue;
+        for (int64_t i = i0; i < i1; ++i) {
+          const int32_t* src = pt.data() + static_cast<int64_t>(ptaps[static_cast<size_t>(i)]) * cout;
+          for (int64_t co = co0; co < co1; ++co) dst[co] += src[co];
+        }
+        const int32_t k = cg * static_cast<int32_t>(i1 - i0);
+        for (int64_t co = co0; co < co1; ++co) dst[co] = 2 * dst[co] - k;
+      }
+    };
+    const int64_t zchunk = 64;
+    const int64_t nz = (a.cout + zchunk - 1) / zchunk;
+    if (num_threads() > 1 && nz > 1 && a.cout * pl.taps * a.gwords >= (INT64_C(1) << 16))
+      parallel_for(static_cast<size_t>(nz), [&](size_t i) {
+        const int64_t z0 = static_cast<int64_t>(i) * zchunk;
+        fill(z0, z0 + zchunk < a.cout ? z0 + zchunk : a.cout);
+      });
+    else
+      fill(0, a.cout);
+    pl.zpat = zpat.data();
+    pl.zused = zused.data();
+  }
+  pl.row_cls = row_cls.data();
+  pl.col_cls = col_cls.data();
 
   std::vector<uint8_t> flags;
   pl.flags = nullptr;
@@ -346,7 +448,14 @@ void xnor_conv(const XnorConvArgs& a) {
         for (int64_t q = 0; q < ow; ++q) {
           uint64_t v = 0;
           const int64_t n = a.cout - q * 64 < 64 ? a.cout - q * 64 : 64;
-          for (int64_t b = 0; b < n; ++b) v |= static_cast<uint64_t>(f[q * 64 + b]) << b;
+          int64_t b = 0;
+          // 8 flag bytes (0 / 1) -> 8 bits, flag i to bit i, by one multiply.
+          for (; b + 8 <= n; b += 8) {
+            uint64_t e;
+            std::memcpy(&e, f + q * 64 + b, 8);
+            v |= ((e * UINT64_C(0x0102040810204080)) >> 56) << b;
+          }
+          for (; b < n; ++b) v |= static_cast<uint64_t>(f[q * 64 + b]) << b;
           a.out_bits[p * ow + q] = v;
         }
       }

@@ -24,7 +24,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
-#define BG_VPOPCNT __attribute__((target("avx512f,avx512bw,avx512vl,avx512vpopcntdq")))
+#define BG_VPOPCNT __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vpopcntdq")))
 
 namespace bg {
 namespace cpu {
@@ -84,9 +84,188 @@ void tile(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, uint32_
   }
 }
 
+// Float x ±1 tile (xnor_kernels.h): 6 rows x 64 columns = 24 zmm accumulators; for each
+// j the four 16-bit masks of b's word drive one masked add per accumulator
+// (vaddps {k}), the coefficients broadcast from the [nj][6] panel. Rows past nr have
+// zero coefficients and are not stored.
+BG_VPOPCNT void sgemm(const float* cp, const uint64_t* b, int64_t bstride, int64_t nj, int nr, int kv, const float* s,
+                      float* out, int64_t ostride) {
+  __m512 a[6][4];
+#pragma GCC unroll 6
+  for (int r = 0; r < 6; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) a[r][q] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < nj; ++j) {
+    const uint64_t w = b[j * bstride];
+    const __mmask16 m0 = static_cast<__mmask16>(w);
+    const __mmask16 m1 = static_cast<__mmask16>(w >> 16);
+    const __mmask16 m2 = static_cast<__mmask16>(w >> 32);
+    const __mmask16 m3 = static_cast<__mmask16>(w >> 48);
+    const float* c = cp + j * 6;
+#pragma GCC unroll 6
+    for (int r = 0; r < 6; ++r) {
+      const __m512 cr = _mm512_set1_ps(c[r]);
+      a[r][0] = _mm512_mask_add_ps(a[r][0], m0, a[r][0], cr);
+      a[r][1] = _mm512_mask_add_ps(a[r][1], m1, a[r][1], cr);
+      a[r][2] = _mm512_mask_add_ps(a[r][2], m2, a[r][2], cr);
+      a[r][3] = _mm512_mask_add_ps(a[r][3], m3, a[r][3], cr);
+    }
+  }
+  const uint64_t kmask = kv >= 64 ? ~uint64_t{0} : (uint64_t{1} << kv) - 1;
+#pragma GCC unroll 6
+  for (int r = 0; r < 6; ++r) {
+    if (r >= nr) break;
+    const __m512 sr = _mm512_set1_ps(s[r]);
+    float* o = out + r * ostride;
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) {
+      const __mmask16 km = static_cast<__mmask16>(kmask >> (16 * q));
+      _mm512_mask_storeu_ps(o + 16 * q, km, _mm512_sub_ps(_mm512_add_ps(a[r][q], a[r][q]), sr));
+    }
+  }
+}
+
+// 16x16 transpose of 32-bit elements: r[i] = row i in, r[j] = column j out.
+BG_VPOPCNT inline __attribute__((always_inline)) void transpose16(__m512i r[16]) {
+  __m512i t[16], u[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    u[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    u[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const __m512i a = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x88);
+    const __m512i b = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xDD);
+    const __m512i c = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x88);
+    const __m512i d = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xDD);
+    r[j] = _mm512_shuffle_i32x4(a, c, 0x88);
+    r[4 + j] = _mm512_shuffle_i32x4(b, d, 0x88);
+    r[8 + j] = _mm512_shuffle_i32x4(a, c, 0xDD);
+    r[12 + j] = _mm512_shuffle_i32x4(b, d, 0xDD);
+  }
+}
+
+// Pixel-major epilogue (xnor_kernels.h): 16 channels x 16 pixels of popcounts are
+// transposed in registers, then each pixel's 16 channels are finished and stored with
+// one (masked) store. The float math is double like the C++ loop: double(dot) * alpha
+// is exact (|dot| < 2^29), so a contracted multiply-add rounds the same.
+BG_VPOPCNT void epilogue(const XnorEpi& e) {
+  const __m512i kt = _mm512_set1_epi32(e.kt);
+  for (int c0 = 0; c0 < e.nch; c0 += 16) {
+    const int nc = e.nch - c0 < 16 ? e.nch - c0 : 16;
+    const __mmask16 cm = static_cast<__mmask16>(nc == 16 ? 0xffffu : (1u << nc) - 1);
+    __m512d al0 = _mm512_setzero_pd(), al1 = al0, be0 = al0, be1 = al0;
+    if (e.out_type != 0) {
+      const __m512 a = _mm512_maskz_loadu_ps(cm, e.alpha + c0);
+      al0 = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
+      al1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+      if (e.beta) {
+        const __m512 b = _mm512_maskz_loadu_ps(cm, e.beta + c0);
+        be0 = _mm512_cvtps_pd(_mm512_castps512_ps256(b));
+        be1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(b), 1)));
+      }
+    }
+    for (int l0 = 0; l0 < e.npix; l0 += 16) {
+      __m512i r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < nc ? _mm512_loadu_si512(e.pc + (c0 + i) * 64 + l0) : _mm512_setzero_si512();
+      transpose16(r);
+      const int nl = e.npix - l0 < 16 ? e.npix - l0 : 16;
+      for (int l = 0; l < nl; ++l) {
+        __m512i d = _mm512_sub_epi32(kt, _mm512_slli_epi32(r[l], 1));
+        const int32_t* cr = e.corr ? e.corr[l0 + l] : nullptr;
+        if (cr) d = _mm512_sub_epi32(d, _mm512_maskz_loadu_epi32(cm, cr + c0));
+        const int64_t off = (l0 + l) * e.ostride + c0;
+        if (e.out_type == 0) {
+          _mm512_mask_storeu_epi32(e.oi + off, cm, d);
+          continue;
+        }
+        const __m512d d0 = _mm512_cvtepi32_pd(_mm512_castsi512_si256(d));
+        const __m512d d1 = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(d, 1));
+        const __m512d v0 = _mm512_add_pd(_mm512_mul_pd(d0, al0), be0);
+        const __m512d v1 = _mm512_add_pd(_mm512_mul_pd(d1, al1), be1);
+        if (e.out_type == 1) {
+          __m512 f = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(v0)), _mm512_cvtpd_ps(v1), 1);
+          if (e.residual) f = _mm512_add_ps(f, _mm512_maskz_loadu_ps(cm, e.residual + off));
+          _mm512_mask_storeu_ps(e.of + off, cm, f);
+        } else {
+          const __mmask8 g0 = _mm512_cmp_pd_mask(v0, _mm512_setzero_pd(), _CMP_GE_OQ);
+          const __mmask8 g1 = _mm512_cmp_pd_mask(v1, _mm512_setzero_pd(), _CMP_GE_OQ);
+          const __mmask16 gm = static_cast<__mmask16>(static_cast<unsigned>(g0) | (static_cast<unsigned>(g1) << 8));
+          _mm_mask_storeu_epi8(e.ob + off, cm, _mm_maskz_mov_epi8(gm, _mm_set1_epi8(1)));
+        }
+      }
+    }
+  }
+}
+
+// Sum of the popcounts of n words, 8 words per vpopcntq (zero-padding corrections).
+BG_VPOPCNT int64_t popcount(const uint64_t* p, int64_t n) {
+  __m512i s = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) s = _mm512_add_epi64(s, _mm512_popcnt_epi64(_mm512_loadu_si512(p + i)));
+  if (i < n) {
+    const __mmask8 m = static_cast<__mmask8>((1u << (n - i)) - 1);
+    s = _mm512_add_epi64(s, _mm512_popcnt_epi64(_mm512_maskz_loadu_epi64(m, p + i)));
+  }
+  return static_cast<int64_t>(_mm512_reduce_add_epi64(s));
+}
+
+// Popcount sum of the n words at q, as 8 partial qword sums.
+BG_VPOPCNT inline __attribute__((always_inline)) __m512i row_pc(const uint64_t* q, int64_t n) {
+  __m512i s = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) s = _mm512_add_epi64(s, _mm512_popcnt_epi64(_mm512_loadu_si512(q + i)));
+  if (i < n) {
+    const __mmask8 m = static_cast<__mmask8>((1u << (n - i)) - 1);
+    s = _mm512_add_epi64(s, _mm512_popcnt_epi64(_mm512_maskz_loadu_epi64(m, q + i)));
+  }
+  return s;
+}
+
+// Per-tap popcounts (xnor_kernels.h tap_popcounts): 8 channels of one tap at a time, their
+// 8 partial-sum vectors reduced together by a transposing add tree (no per-row
+// horizontal reduction, no call per row) and stored as 8 contiguous int32.
+BG_VPOPCNT void tap_popcounts(const uint64_t* w, int64_t nco, int64_t taps, int64_t n, int32_t* out, int64_t ostride) {
+  int64_t co = 0;
+  for (; co + 8 <= nco; co += 8)
+    for (int64_t t = 0; t < taps; ++t) {
+      __m512i v[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) v[i] = row_pc(w + ((co + i) * taps + t) * n, n);
+      __m512i a[4];
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i)
+        a[i] = _mm512_add_epi64(_mm512_unpacklo_epi64(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_epi64(v[2 * i], v[2 * i + 1]));
+      // a[i]: 128-bit lanes of (row 2i, row 2i + 1) partial sums.
+      const __m512i b0 = _mm512_add_epi64(_mm512_shuffle_i64x2(a[0], a[1], 0x88), _mm512_shuffle_i64x2(a[0], a[1], 0xDD));
+      const __m512i b1 = _mm512_add_epi64(_mm512_shuffle_i64x2(a[2], a[3], 0x88), _mm512_shuffle_i64x2(a[2], a[3], 0xDD));
+      const __m512i c = _mm512_add_epi64(_mm512_shuffle_i64x2(b0, b1, 0x88), _mm512_shuffle_i64x2(b0, b1, 0xDD));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t * ostride + co), _mm512_cvtepi64_epi32(c));
+    }
+  for (; co < nco; ++co)
+    for (int64_t t = 0; t < taps; ++t)
+      out[t * ostride + co] = static_cast<int32_t>(_mm512_reduce_add_epi64(row_pc(w + (co * taps + t) * n, n)));
+}
+
 }  // namespace
 
-void xnor_kernels_avx512(XnorKernels* out) { out->tile = &tile; }
+void xnor_kernels_avx512(XnorKernels* out) {
+  out->popcount = &popcount;
+  out->epilogue = &epilogue;
+  out->tile = &tile;
+  out->sgemm = &sgemm;
+  out->tap_popcounts = &tap_popcounts;
+}
 
 }  // namespace cpu
 }  // namespace bg

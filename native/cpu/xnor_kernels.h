@@ -11,13 +11,51 @@
 namespace bg {
 namespace cpu {
 
+// One 64-pixel block of the conv / GEMM epilogue (xnor.cpp): for pixel l < npix and
+// channel c < nch, dot = kt - 2 * pc[c * 64 + l] - (corr[l] ? corr[l][c] : 0), then
+// out_type 0: oi[l * ostride + c] = dot; 1: of[...] = float(double(dot) * alpha[c] +
+// beta[c]) (+ residual[l * ostride + c]); 2: ob[...] = double(dot) * alpha[c] + beta[c] >= 0.
+// Callers guarantee |dot| < 2^29 (so double(dot) * alpha is exact).
+struct XnorEpi {
+  const uint32_t* pc = nullptr;
+  int npix = 0, nch = 0;
+  int32_t kt = 0;
+  const int32_t* const* corr = nullptr;  // [npix] rows at channel 0, null entries: none
+  int out_type = 0;
+  int32_t* oi = nullptr;
+  float* of = nullptr;
+  uint8_t* ob = nullptr;
+  int64_t ostride = 0;
+  const float* alpha = nullptr;
+  const float* beta = nullptr;      // or null (0)
+  const float* residual = nullptr;  // or null
+};
+
 struct XnorKernels {
   // pc[c * 64 + p] = (acc ? pc[c * 64 + p] : 0) + sum_{k < kw} popc(panel[k * 64 + p] ^ w6[k * 6 + c])
   // for c < nc (1..6) and p < 64.
   void (*tile)(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, uint32_t* pc, bool acc);
   // Sum of the popcounts of n words.
   int64_t (*popcount)(const uint64_t* p, int64_t n);
+  // Float x ±1 GEMM tile of the training kernels (xnor_train.cpp), reading bits:
+  //   acc[r][k] = sum over j = 0, 1, ..., nj - 1 in that order of (bit k of b row j ? cp[j * 6 + r] : 0)
+  //   out[r * ostride + k] = 2 * acc[r][k] - s[r]
+  // for r < nr (1..6), k < kv (1..64). b points at one word of row 0, rows bstride words
+  // apart; cp is a [nj][6] panel of coefficients. Every path does exactly these float
+  // operations in this order, so results are bit-identical across paths.
+  void (*sgemm)(const float* cp, const uint64_t* b, int64_t bstride, int64_t nj, int nr, int kv, const float* s,
+                float* out, int64_t ostride);
+  // Pixel-major SIMD epilogue of one block, or null (xnor.cpp's C++ loop runs).
+  void (*epilogue)(const XnorEpi& e);
+  // Per-tap weight popcounts of zero padding in one call, transposed: for co < nco and
+  // t < taps, out[t * ostride + co] = sum of the popcounts of the n words of row
+  // co * taps + t of w. Null: xnor.cpp calls popcount per row.
+  void (*tap_popcounts)(const uint64_t* w, int64_t nco, int64_t taps, int64_t n, int32_t* out,
+                        int64_t ostride) = nullptr;
 };
+
+// The table of the active SIMD path (xnor.cpp).
+const XnorKernels& xnor_kernels_active();
 
 void xnor_kernels_scalar(XnorKernels* out);
 void xnor_kernels_avx2(XnorKernels* out);

@@ -48,6 +48,8 @@ Bitgrad::Bitgrad(Napi::Env env, Napi::Object exports) {
   exports.Set("lossEw", Napi::Function::New<LossEw>(env, "lossEw"));
   exports.Set("xnorConv", Napi::Function::New<XnorConv>(env, "xnorConv"));
   exports.Set("xnorKernelName", Napi::Function::New<XnorKernelName>(env, "xnorKernelName"));
+  exports.Set("xnorLinearBackward", Napi::Function::New<XnorLinearBackward>(env, "xnorLinearBackward"));
+  exports.Set("xnorConvBackward", Napi::Function::New<XnorConvBackward>(env, "xnorConvBackward"));
   exports.Set("researchLoss", Napi::Function::New<ResearchLoss>(env, "researchLoss"));
 }
 

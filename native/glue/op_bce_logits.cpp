@@ -50,23 +50,18 @@ Napi::Value cpu_verdict(Napi::Env env, const cpu::TargetCheck& c) {
 }  // namespace
 
 Napi::Value BceWithLogits(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsBoolean())
-    throw_validation(env, "BITGRAD_INVALID_ARGUMENT", "bceWithLogits(spec, async)");
-  Napi::Object spec = info[0].As<Napi::Object>();
-  const bool async = info[1].As<Napi::Boolean>().Value();
-  Operands ops(env, spec);
-  const BceLogitsArgs a = decode(env, spec, ops);
-  const int device = ops.device();
+  OpCall call(info, "bceWithLogits");
+  const BceLogitsArgs a = decode(call.env, call.spec, call.ops);
+  const int device = call.ops.device();
 
   if (device == kCpu)
-    return run_cpu<cpu::TargetCheck>(env, async, a.n, "bitgrad.bceWithLogits", ops, [a] { return cpu::bce_logits(a); },
+    return run_cpu<cpu::TargetCheck>(call.env, call.async, a.n, "bitgrad.bceWithLogits", call.ops, [a] { return cpu::bce_logits(a); },
                                      cpu_verdict);
 
   // CUDA: sync mode does not wait, so it cannot report bad targets (documented).
   const bool check = a.check_targets;
   return run_cuda(
-      env, device, async, "bceWithLogits", DeviceReport{sizeof(int32_t), 0},
+      call.env, device, call.async, "bceWithLogits", DeviceReport{sizeof(int32_t), 0},
       [device, a](void* flag) {
         void* scratch = nullptr;
         cuda::Status st = cuda::malloc_async(device, cuda::bce_logits_scratch_bytes(a.n), &scratch);

@@ -24,23 +24,6 @@ struct ClassCall {
   const char* name = "crossEntropy";
 };
 
-// Int32Array (host) or a buffer.
-Operand resolve_int32(Napi::Env env, Napi::Value v, const char* name, size_t min_bytes) {
-  if (v.IsTypedArray()) {
-    Napi::TypedArray ta = v.As<Napi::TypedArray>();
-    if (ta.TypedArrayType() != napi_int32_array)
-      throw_validation(env, "BITGRAD_INVALID_DTYPE", std::string(name) + " must be an Int32Array");
-    Operand op;
-    op.present = true;
-    op.is_host_array = true;
-    op.bytes = ta.ByteLength();
-    op.ptr = op.bytes == 0 ? nullptr : static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-    if (op.bytes < min_bytes) throw_validation(env, "BITGRAD_SHAPE_MISMATCH", std::string(name) + " is too short");
-    return op;
-  }
-  return resolve_operand(env, v, name, min_bytes, false);
-}
-
 ClassCall decode(Napi::Env env, Napi::Object spec, Operands& ops) {
   ClassCall call;
   ClassLossArgs& a = call.args;
@@ -68,7 +51,7 @@ ClassCall decode(Napi::Env env, Napi::Object spec, Operands& ops) {
   Napi::Value tv = spec.Get("target");
   Napi::Value pv = spec.Get("prob");
   if (!tv.IsUndefined()) {
-    a.target = static_cast<const int32_t*>(ops.keep(resolve_int32(env, tv, "target", static_cast<size_t>(rows) * 4), "target"));
+    a.target = static_cast<const int32_t*>(ops.take_int32("target", static_cast<size_t>(rows) * 4, false));
   } else {
     if (a.kind != ClassLossKind::CrossEntropy)
       throw_validation(env, "BITGRAD_INVALID_ARGUMENT", "class-index targets are required");
@@ -107,20 +90,15 @@ Napi::Error target_error(Napi::Env env, const char* name, const ClassTargetCheck
 }  // namespace
 
 Napi::Value ClassLoss(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsBoolean())
-    throw_validation(env, "BITGRAD_INVALID_ARGUMENT", "classLoss(spec, async)");
-  Napi::Object spec = info[0].As<Napi::Object>();
-  const bool async = info[1].As<Napi::Boolean>().Value();
-  Operands ops(env, spec);
-  const ClassCall call = decode(env, spec, ops);
-  const ClassLossArgs a = call.args;
-  const std::string name = call.name;
+  OpCall call(info, "classLoss");
+  const ClassCall cls = decode(call.env, call.spec, call.ops);
+  const ClassLossArgs a = cls.args;
+  const std::string name = cls.name;
   const int64_t classes = a.classes;
 
-  if (call.device == kCpu) {
+  if (cls.device == kCpu) {
     return run_cpu<ClassTargetCheck>(
-        env, async, a.outer * a.inner * a.classes, "bitgrad.classLoss", ops, [a] { return cpu::class_loss(a); },
+        call.env, call.async, a.outer * a.inner * a.classes, "bitgrad.classLoss", call.ops, [a] { return cpu::class_loss(a); },
         [name, classes](Napi::Env env, const ClassTargetCheck& r) -> Napi::Value {
           return r.ok ? env.Undefined() : target_error(env, name.c_str(), r, classes).Value();
         });
@@ -128,9 +106,9 @@ Napi::Value ClassLoss(const Napi::CallbackInfo& info) {
 
   // CUDA: the device writes the first bad target row (or all ones) and its value into a
   // two-int64 report; only the async form reads it back.
-  const int dev = call.device;
+  const int dev = cls.device;
   return run_cuda(
-      env, dev, async, name, DeviceReport{2 * sizeof(int64_t), 0xff},
+      call.env, dev, call.async, name, DeviceReport{2 * sizeof(int64_t), 0xff},
       [dev, a](void* report) {
         void* scratch = nullptr;
         cuda::Status st = cuda::malloc_async(dev, cuda::class_loss_scratch_bytes(a), &scratch);

@@ -71,19 +71,14 @@ Napi::Error device_check_error(Napi::Env env, int check) {
 }  // namespace
 
 Napi::Value LossEw(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsBoolean())
-    throw_validation(env, "BITGRAD_INVALID_ARGUMENT", "lossEw(spec, async)");
-  Napi::Object spec = info[0].As<Napi::Object>();
-  const bool async = info[1].As<Napi::Boolean>().Value();
-  Operands ops(env, spec);
-  const LossEwArgs a = decode(env, spec, ops);
-  const int device = ops.device();
+  OpCall call(info, "lossEw");
+  const LossEwArgs a = decode(call.env, call.spec, call.ops);
+  const int device = call.ops.device();
   const int check = a.check;
 
   if (device == kCpu) {
     return run_cpu<cpu::LossCheckResult>(
-        env, async, a.n, "bitgrad.lossEw", ops, [a] { return cpu::loss_ew(a); },
+        call.env, call.async, a.n, "bitgrad.lossEw", call.ops, [a] { return cpu::loss_ew(a); },
         [check](Napi::Env env, const cpu::LossCheckResult& r) -> Napi::Value {
           return r.ok ? env.Undefined() : check_error(env, check, r).Value();
         });
@@ -91,7 +86,7 @@ Napi::Value LossEw(const Napi::CallbackInfo& info) {
 
   // CUDA: sync mode does not wait, so it cannot report range-check failures.
   return run_cuda(
-      env, device, async, "lossEw", DeviceReport{sizeof(int32_t), 0},
+      call.env, device, call.async, "lossEw", DeviceReport{sizeof(int32_t), 0},
       [device, a](void* flag) {
         void* scratch = nullptr;
         cuda::Status st = cuda::Status::Ok();

@@ -78,26 +78,21 @@ Napi::Error check_error(Napi::Env env, const cpu::ResearchCheckResult& c) {
 }  // namespace
 
 Napi::Value ResearchLoss(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsBoolean())
-    throw_validation(env, "BITGRAD_INVALID_ARGUMENT", "researchLoss(spec, async)");
-  Napi::Object spec = info[0].As<Napi::Object>();
-  const bool async = info[1].As<Napi::Boolean>().Value();
-  Operands ops(env, spec);
-  const ResearchArgs a = decode(env, spec, ops);
-  const int device = ops.device();
+  OpCall call(info, "researchLoss");
+  const ResearchArgs a = decode(call.env, call.spec, call.ops);
+  const int device = call.ops.device();
   const int check = a.check;
 
   if (device == kCpu) {
     return run_cpu<cpu::ResearchCheckResult>(
-        env, async, a.rows * a.cols, "bitgrad.researchLoss", ops, [a] { return cpu::research_loss(a); },
+        call.env, call.async, a.rows * a.cols, "bitgrad.researchLoss", call.ops, [a] { return cpu::research_loss(a); },
         [](Napi::Env env, const cpu::ResearchCheckResult& r) -> Napi::Value {
           return r.ok ? env.Undefined() : check_error(env, r).Value();
         });
   }
 
   return run_cuda(
-      env, device, async, "researchLoss", DeviceReport{sizeof(int32_t), 0},
+      call.env, device, call.async, "researchLoss", DeviceReport{sizeof(int32_t), 0},
       [device, a](void* flag) {
         void* scratch = nullptr;
         cuda::Status st = cuda::Status::Ok();

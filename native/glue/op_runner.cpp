@@ -1,5 +1,6 @@
 #include "op_runner.h"
 
+#include <cmath>
 #include <cstring>
 
 #include "addon.h"
@@ -7,12 +8,12 @@
 namespace bg {
 namespace glue {
 
-int64_t spec_int(Napi::Env env, Napi::Object spec, const char* key, int64_t lo, int64_t hi) {
+int64_t spec_int(Napi::Env env, Napi::Object spec, const char* key, int64_t lo, int64_t hi, const char* range_text) {
   Napi::Value v = spec.Get(key);
   if (!v.IsNumber()) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d)))
-    throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " out of range");
+    throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " " + range_text);
   return static_cast<int64_t>(d);
 }
 
@@ -20,11 +21,15 @@ int64_t spec_int_or(Napi::Env env, Napi::Object spec, const char* key, int64_t l
   return spec.Get(key).IsUndefined() ? dflt : spec_int(env, spec, key, lo, hi);
 }
 
-double spec_double(Napi::Env env, Napi::Object spec, const char* key, double dflt) {
+double spec_number(Napi::Env env, Napi::Object spec, const char* key, double dflt) {
   Napi::Value v = spec.Get(key);
   if (v.IsUndefined()) return dflt;
   if (!v.IsNumber()) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " must be a number");
-  const double d = v.As<Napi::Number>().DoubleValue();
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+double spec_double(Napi::Env env, Napi::Object spec, const char* key, double dflt) {
+  const double d = spec_number(env, spec, key, dflt);  // dflt: finite (callers' defaults)
   if (!(d > -1.7e308 && d < 1.7e308)) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " must be finite");
   return d;
 }
@@ -35,10 +40,31 @@ float spec_float(Napi::Env env, Napi::Object spec, const char* key, float dflt) 
   return static_cast<float>(d);
 }
 
+float spec_float_narrow(Napi::Env env, Napi::Object spec, const char* key, float dflt) {
+  const double d = spec_number(env, spec, key, dflt);
+  if (!std::isfinite(d)) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(key) + " must be finite");
+  return static_cast<float>(d);
+}
+
 bool spec_bool(Napi::Object spec, const char* key) { return spec.Get(key).ToBoolean().Value(); }
 
 void* Operands::take(const char* name, size_t min_bytes, bool optional) {
   return keep(resolve_operand(env_, spec_.Get(name), name, min_bytes, optional), name);
+}
+
+void* Operands::take_int32(const char* name, size_t min_bytes, bool optional) {
+  Napi::Value v = spec_.Get(name);
+  if (!v.IsTypedArray()) return take(name, min_bytes, optional);
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_int32_array)
+    throw_validation(env_, "BITGRAD_INVALID_DTYPE", std::string(name) + " must be an Int32Array");
+  Operand op;
+  op.present = true;
+  op.is_host_array = true;
+  op.bytes = ta.ByteLength();
+  op.ptr = op.bytes == 0 ? nullptr : static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  if (op.bytes < min_bytes) throw_validation(env_, "BITGRAD_SHAPE_MISMATCH", std::string(name) + " is too short");
+  return keep(std::move(op), name);
 }
 
 void* Operands::keep(Operand op, const char* name) {
@@ -75,6 +101,35 @@ std::vector<Napi::Reference<Napi::Value>> Operands::host_refs() const {
   return refs;
 }
 
+namespace {
+
+// info[0] as the spec object after checking the arguments against `name(spec, async)`.
+Napi::Object checked_spec(const Napi::CallbackInfo& info, const char* name, bool takes_async) {
+  const bool ok = takes_async ? info.Length() >= 2 && info[0].IsObject() && info[1].IsBoolean()
+                              : info.Length() >= 1 && info[0].IsObject();
+  if (!ok)
+    throw_validation(info.Env(), "BITGRAD_INVALID_ARGUMENT",
+                     std::string(name) + (takes_async ? "(spec, async)" : "(spec)"));
+  return info[0].As<Napi::Object>();
+}
+
+}  // namespace
+
+OpCall::OpCall(const Napi::CallbackInfo& info, const char* name, bool takes_async)
+    : env(info.Env()),
+      spec(checked_spec(info, name, takes_async)),
+      async(takes_async && info[1].As<Napi::Boolean>().Value()),
+      ops(env, spec) {}
+
+cuda::Status with_scratch(int device, size_t bytes, const std::function<cuda::Status(void* scratch)>& fn) {
+  void* scratch = nullptr;
+  cuda::Status st = cuda::Status::Ok();
+  if (bytes > 0) st = cuda::malloc_async(device, bytes, &scratch);
+  if (st.ok) st = fn(scratch);
+  if (scratch) cuda::free_async(device, scratch);  // stream-ordered: after the work
+  return st;
+}
+
 Napi::Value run_cuda(Napi::Env env, int device, bool async, const std::string& name, DeviceReport report,
                      const std::function<cuda::Status(void* report_device)>& enqueue,
                      const Verdict<const void*>& verdict) {
@@ -89,7 +144,7 @@ Napi::Value run_cuda(Napi::Env env, int device, bool async, const std::string& n
     if (dev_report) cuda::free_async(device, dev_report);
     throw_status(env, st, name);
   }
-  if (!async) {
+  if (!async && !report.sync_waits) {
     if (dev_report) cuda::free_async(device, dev_report);
     return env.Undefined();
   }
@@ -101,10 +156,17 @@ Napi::Value run_cuda(Napi::Env env, int device, bool async, const std::string& n
       st = cuda::copy_d2h(device, host_report, dev_report, report.bytes);
     }
     cuda::free_async(device, dev_report);  // stream-ordered: after the copy
-    if (!st.ok) {
-      cuda::free_pinned(host_report);
-      throw_status(env, st, name);
-    }
+  }
+  if (st.ok && !async) st = cuda::synchronize(device);
+  if (!st.ok) {
+    cuda::free_pinned(host_report);
+    throw_status(env, st, name);
+  }
+  if (!async) {  // sync_waits: the report is on the host now
+    Napi::Value e = verdict(env, host_report);
+    cuda::free_pinned(host_report);
+    if (!e.IsUndefined()) throw Napi::Error(env, e);
+    return env.Undefined();
   }
   auto deferred = Napi::Promise::Deferred::New(env);
   void* job = state(env).completion->prepare([deferred, host_report, name, verdict](Napi::Env env) {

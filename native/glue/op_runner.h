@@ -25,14 +25,21 @@ constexpr int64_t kInlineElements = 32768;
 
 // ---- the spec object ------------------------------------------------------------------
 
-// spec[key] as an integer in [lo, hi]; ValidationError otherwise.
-int64_t spec_int(Napi::Env env, Napi::Object spec, const char* key, int64_t lo, int64_t hi);
+// spec[key] as an integer in [lo, hi]; ValidationError otherwise ("<key> <range_text>"
+// when out of range).
+int64_t spec_int(Napi::Env env, Napi::Object spec, const char* key, int64_t lo, int64_t hi,
+                 const char* range_text = "out of range");
 // spec[key] as an integer in [lo, hi], `dflt` when undefined.
 int64_t spec_int_or(Napi::Env env, Napi::Object spec, const char* key, int64_t lo, int64_t hi, int64_t dflt);
 // spec[key] as a finite float, `dflt` when undefined.
 float spec_float(Napi::Env env, Napi::Object spec, const char* key, float dflt);
+// spec[key] as a number, unchecked (NaN and infinities pass), `dflt` when undefined.
+double spec_number(Napi::Env env, Napi::Object spec, const char* key, double dflt);
 // spec[key] as a finite double, `dflt` when undefined.
 double spec_double(Napi::Env env, Napi::Object spec, const char* key, double dflt);
+// spec[key] as any finite number (std::isfinite) narrowed to float, so past the float
+// range it becomes an infinity; `dflt` when undefined.
+float spec_float_narrow(Napi::Env env, Napi::Object spec, const char* key, float dflt);
 // Truthiness of spec[key].
 bool spec_bool(Napi::Object spec, const char* key);
 
@@ -44,6 +51,8 @@ class Operands {
 
   // spec[name]: a Float32Array or a buffer of at least min_bytes; null if optional and absent.
   void* take(const char* name, size_t min_bytes, bool optional);
+  // spec[name]: an Int32Array or a buffer of at least min_bytes; null if optional and absent.
+  void* take_int32(const char* name, size_t min_bytes, bool optional);
   // An operand resolved by the op itself (other element types); spec[name] is what it
   // was resolved from.
   void* keep(Operand op, const char* name);
@@ -60,6 +69,17 @@ class Operands {
   Napi::Env env_;
   Napi::Object spec_;
   std::vector<std::string> host_names_;
+};
+
+// One op call from JS: `name(spec, async)` (or `name(spec)` when !takes_async, async
+// false), checked, with the operands collected from spec.
+struct OpCall {
+  OpCall(const Napi::CallbackInfo& info, const char* name, bool takes_async = true);
+
+  Napi::Env env;
+  Napi::Object spec;
+  bool async;
+  Operands ops;
 };
 
 // ---- running ----------------------------------------------------------------------------
@@ -103,12 +123,12 @@ class CpuWorker : public Napi::AsyncWorker {
 
 }  // namespace detail
 
-// Runs CPU work: inline when sync (throwing the verdict's error) or small; otherwise on
+// Runs CPU work: inline when sync (throwing the verdict's error) or `small`; otherwise on
 // a libuv worker, the operands held until it ends. Returns undefined or a promise.
 template <class R>
-Napi::Value run_cpu(Napi::Env env, bool async, int64_t elements, const char* name, Operands& ops,
-                    std::function<R()> work, Verdict<R> verdict) {
-  if (!async || elements < kInlineElements) {
+Napi::Value run_cpu_inline_if(Napi::Env env, bool async, bool small, const char* name, Operands& ops,
+                              std::function<R()> work, Verdict<R> verdict) {
+  if (!async || small) {
     const R r = work();
     Napi::Value e = verdict(env, r);
     if (!async) {
@@ -128,15 +148,29 @@ Napi::Value run_cpu(Napi::Env env, bool async, int64_t elements, const char* nam
   return p;
 }
 
+// run_cpu_inline_if with small = fewer than kInlineElements elements.
+template <class R>
+Napi::Value run_cpu(Napi::Env env, bool async, int64_t elements, const char* name, Operands& ops,
+                    std::function<R()> work, Verdict<R> verdict) {
+  return run_cpu_inline_if<R>(env, async, elements < kInlineElements, name, ops, std::move(work), std::move(verdict));
+}
+
 // Bytes of device memory in which kernels report bad input, set to `fill` before the
-// launch and read back by the async form (bytes == 0: no report).
+// launch and read back by the async form (bytes == 0: no report). sync_waits: the sync
+// form too reads it back, waiting for the device, and throws the verdict's error.
 struct DeviceReport {
   size_t bytes = 0;
   int fill = 0;
+  bool sync_waits = false;
 };
 
+// Runs fn with `bytes` of device scratch (none, null, when 0), allocated and freed
+// stream-ordered around the work fn enqueues.
+cuda::Status with_scratch(int device, size_t bytes, const std::function<cuda::Status(void* scratch)>& fn);
+
 // Enqueues CUDA work on `device` (enqueue gets the device report, or null). Sync:
-// returns undefined at once; results are stream-ordered and the report is not read.
+// returns undefined at once; results are stream-ordered and the report is not read
+// (unless report.sync_waits: then it waits and throws the verdict's error).
 // Async: a promise settled on the JS thread once the stream reaches this point:
 // rejected with the sticky CUDA error if one happened, else with the verdict on the
 // report copied back to the host.

@@ -26,6 +26,10 @@ Napi::Value RowLoss(const Napi::CallbackInfo& info);
 // (spec, async) -> undefined | Promise<void>; () -> kernel name; see lib/xnor/index.ts.
 Napi::Value XnorConv(const Napi::CallbackInfo& info);
 Napi::Value XnorKernelName(const Napi::CallbackInfo& info);
+// (spec, async) -> undefined | Promise<void>; see lib/xnor/index.ts (linearBackward).
+Napi::Value XnorLinearBackward(const Napi::CallbackInfo& info);
+// (spec, async) -> undefined | Promise<void>; see lib/xnor/conv-train.ts.
+Napi::Value XnorConvBackward(const Napi::CallbackInfo& info);
 // (spec, async) -> undefined | Promise<void>; see lib/losses/research.ts.
 Napi::Value ResearchLoss(const Napi::CallbackInfo& info);
 

@@ -12,6 +12,9 @@ module.exports = {
     ...require('./parity-losses.js').cases,
     ...require('./parity-rowwise.js').cases,
     ...require('./parity-xnor.js').cases,
+    ...require('./parity-xnor-mma.js').cases,
+    ...require('./parity-xnor-train.js').cases,
+    ...require('./parity-xnor-conv-train.js').cases,
     ...require('./parity-research.js').cases,
   ],
 };

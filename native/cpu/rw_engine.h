@@ -1,0 +1,187 @@
+// The row-wise loss row kernels (rw_kernels.h), written once over an ISA policy P
+// (P::V, P::kLanes, P::ld, P::st; as ce_engine.h). Included by rw_block_{avx2,avx512}.cpp
+// after their vector header. Everything is in an anonymous namespace; tails go through
+// padded stack buffers, so the vector TUs never instantiate anything with float, and
+// no inline std:: function is called.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "rw_kernels.h"
+
+namespace bg {
+namespace cpu {
+namespace {
+
+template <class P>
+BG_INLINE double rw_hsum(typename P::V v) {
+  alignas(64) float l[P::kLanes];
+  P::st(l, v);
+  double s = 0.0;
+  for (size_t j = 0; j < P::kLanes; ++j) s += static_cast<double>(l[j]);
+  return s;
+}
+
+// Loads lanes [i, i + n) of p into a vector padded with `pad`.
+template <class P>
+BG_INLINE typename P::V rw_ldpad(const float* p, int64_t n, float pad) {
+  alignas(64) float b[P::kLanes];
+  for (int64_t j = 0; j < static_cast<int64_t>(P::kLanes); ++j) b[j] = j < n ? p[j] : pad;
+  return P::ld(b);
+}
+template <class P>
+BG_INLINE void rw_stpart(float* p, typename P::V v, int64_t n) {
+  alignas(64) float b[P::kLanes];
+  P::st(b, v);
+  for (int64_t j = 0; j < n; ++j) p[j] = b[j];
+}
+
+template <class P>
+void rw_lse(const float* x, int64_t C, float scale, RwLse* out) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const float ninf = -__builtin_inff();
+  V m0(ninf), m1(ninf);
+  const int64_t full = C / L * L;
+  int64_t i = 0;
+  for (; i + 2 * L <= full; i += 2 * L) {
+    m0 = vmax(P::ld(x + i), m0);
+    m1 = vmax(P::ld(x + i + L), m1);
+  }
+  for (; i < full; i += L) m0 = vmax(P::ld(x + i), m0);
+  if (C > full) m1 = vmax(rw_ldpad<P>(x + full, C - full, ninf), m1);
+  alignas(64) float l[L];
+  P::st(l, vmax(m0, m1));
+  float xm = l[0];
+  for (int64_t j = 1; j < L; ++j) xm = (xm != xm) ? xm : ((l[j] > xm || l[j] != l[j]) ? l[j] : xm);
+  out->xm = xm;
+  if (xm == ninf || xm != xm) {  // all -inf (d = 0, lse -inf) or NaN
+    out->d = xm == ninf ? 0.0 : static_cast<double>(xm);
+    return;
+  }
+  const V mv(xm), sv(scale);
+  double d = 0.0;
+  for (int64_t b0 = 0; b0 < C; b0 += kRwBlock) {
+    const int64_t e = C - b0 < kRwBlock ? C : b0 + kRwBlock;
+    const int64_t ef = b0 + (e - b0) / L * L;
+    V s0(0.0f), s1(0.0f);
+    int64_t k = b0;
+    for (; k + 2 * L <= ef; k += 2 * L) {
+      s0 = s0 + vexp((P::ld(x + k) - mv) * sv);
+      s1 = s1 + vexp((P::ld(x + k + L) - mv) * sv);
+    }
+    for (; k < ef; k += L) s0 = s0 + vexp((P::ld(x + k) - mv) * sv);
+    if (e > ef) s1 = s1 + vexp((rw_ldpad<P>(x + ef, e - ef, ninf) - mv) * sv);
+    d += rw_hsum<P>(s0 + s1);
+  }
+  out->d = d;
+}
+
+template <class P>
+BG_INLINE typename P::V rw_kd_step(const RwKdIn& in, typename P::V x, typename P::V t, typename P::V* g) {
+  using V = typename P::V;
+  const V zs = vfma(x - V(in.xsm), V(in.iT), V(-in.ls0));
+  const V zt = vfma(t - V(in.xtm), V(in.iT), V(-in.lt0));
+  const V q = vexp(zt);
+  if (g) *g = V(in.gs) * (vexp(zs) - q);
+  return vselect(veq(q, V(0.0f)), V(0.0f), q * (zt - zs));
+}
+
+template <class P>
+double rw_kd(const RwKdIn& in) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  double A = 0.0;
+  for (int64_t b0 = 0; b0 < in.C; b0 += kRwBlock) {
+    const int64_t e = in.C - b0 < kRwBlock ? in.C : b0 + kRwBlock;
+    const int64_t ef = b0 + (e - b0) / L * L;
+    V s(0.0f);
+    V gv(0.0f);
+    for (int64_t k = b0; k < ef; k += L) {
+      s = s + rw_kd_step<P>(in, P::ld(in.x + k), P::ld(in.t + k), in.g ? &gv : nullptr);
+      if (in.g) P::st(in.g + k, gv);
+    }
+    if (e > ef) {
+      // Padded lanes: x = xsm, t = -inf, so q = 0 and the term is 0.
+      const V a = rw_kd_step<P>(in, rw_ldpad<P>(in.x + ef, e - ef, in.xsm), rw_ldpad<P>(in.t + ef, e - ef, -__builtin_inff()),
+                                in.g ? &gv : nullptr);
+      s = s + a;
+      if (in.g) rw_stpart<P>(in.g + ef, gv, e - ef);
+    }
+    A += rw_hsum<P>(s);
+  }
+  return A;
+}
+
+template <class P>
+void rw_rmt_sums(const RwRmtIn& in, double* Aout, double* Sout) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const V xs(in.xsm), l0(in.ls0), xt(in.xtm), t0(in.lt0);
+  const V zero(0.0f);
+  double A = 0.0, S = 0.0;
+  for (int64_t b0 = 0; b0 < in.C; b0 += kRwBlock) {
+    const int64_t e = in.C - b0 < kRwBlock ? in.C : b0 + kRwBlock;
+    const int64_t ef = b0 + (e - b0) / L * L;
+    V a(0.0f), s(0.0f);
+    for (int64_t k = b0; k <= e - 1; k += L) {
+      const bool part = k >= ef;
+      const V xv = part ? rw_ldpad<P>(in.x + k, e - k, in.xsm) : P::ld(in.x + k);
+      const V tv = part ? rw_ldpad<P>(in.t + k, e - k, in.xtm) : P::ld(in.t + k);
+      const V lx = (xv - xs) - l0;
+      const V lt = (tv - xt) - t0;
+      V ps = vexp(lx) * lt;
+      V at = vfma(vexp(lt), lx, ps);
+      if (part) {
+        alignas(64) float o[L];
+        for (int64_t j = 0; j < L; ++j) o[j] = j < e - k ? 1.0f : 0.0f;
+        const V ov = P::ld(o);
+        ps = vselect(veq(ov, zero), zero, ps);
+        at = vselect(veq(ov, zero), zero, at);
+      }
+      a = a + at;
+      s = s + ps;
+    }
+    A += rw_hsum<P>(a);
+    S += rw_hsum<P>(s);
+  }
+  *Aout = A;
+  *Sout = S;
+}
+
+template <class P>
+void rw_rmt_grad(const RwRmtIn& in) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const V xs(in.xsm), l0(in.ls0), xt(in.xtm), t0(in.lt0), half(0.5f), gs(in.gs), S(in.S);
+  auto step = [&](V xv, V tv) {
+    const V lx = (xv - xs) - l0;
+    const V lt = (tv - xt) - t0;
+    const V p = vexp(lx);
+    return gs * (half * (p - vexp(lt)) - half * p * (lt - S));
+  };
+  const int64_t full = in.C / L * L;
+  for (int64_t k = 0; k < full; k += L) P::st(in.g + k, step(P::ld(in.x + k), P::ld(in.t + k)));
+  if (in.C > full)
+    rw_stpart<P>(in.g + full, step(rw_ldpad<P>(in.x + full, in.C - full, in.xsm), rw_ldpad<P>(in.t + full, in.C - full, in.xtm)),
+                 in.C - full);
+}
+
+template <class P>
+void rw_exp_grad(const RwExpIn& in) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const V xm(in.xm), c0(in.c0), gs(in.gs);
+  const int64_t full = in.C / L * L;
+  for (int64_t k = 0; k < full; k += L) P::st(in.g + k, gs * vexp((P::ld(in.x + k) - xm) + c0));
+  if (in.C > full) rw_stpart<P>(in.g + full, gs * vexp((rw_ldpad<P>(in.x + full, in.C - full, in.xm) - xm) + c0), in.C - full);
+}
+
+template <class P>
+constexpr RwTable make_rw_table() {
+  return RwTable{&rw_lse<P>, &rw_kd<P>, &rw_rmt_sums<P>, &rw_rmt_grad<P>, &rw_exp_grad<P>};
+}
+
+}  // namespace
+}  // namespace cpu
+}  // namespace bg
