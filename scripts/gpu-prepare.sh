@@ -2,17 +2,18 @@
 # Prepares what `npm run gpu:check` needs on a GPU machine that has no Node.js and no
 # package registry, in .gpu-carry/ (git-ignored; pass it in the device tool's `carry`):
 #   node.xz          this machine's node, stripped and xz-compressed (~22 MB)
-#   bitgrad_cuda.node the CUDA addon built here (all default archs unless BITGRAD_CUDA_ARCHS)
+#   bitgrad_cuda.node the CUDA addon built here in build-gpu/ (sm_90 SASS + PTX by default,
+#                    what the lent H200 runs; BITGRAD_CUDA_ARCHS=75,80,86,89,90 for all)
 #   dist/            the compiled TypeScript
 #   node_modules/    benchmark.js and its two dependencies
 # Everything must stay under the 64 MiB the device tool carries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/cuda/bin:$PATH"
-npm run build:native
+BITGRAD_BUILD_DIR=build-gpu BITGRAD_CUDA_ARCHS="${BITGRAD_CUDA_ARCHS:-90}" node scripts/build-native.js
 npm run build:ts
 rm -rf .gpu-carry && mkdir -p .gpu-carry/node_modules
-cp build-cmake/Release/bitgrad_cuda.node .gpu-carry/
+cp build-gpu/Release/bitgrad_cuda.node .gpu-carry/
 strip --strip-unneeded .gpu-carry/bitgrad_cuda.node || true
 cp -r dist .gpu-carry/dist
 for m in benchmark lodash platform; do cp -r "node_modules/$m" .gpu-carry/node_modules/; done
