@@ -8,98 +8,28 @@
 // The loss benchmarks against peers (tfjs, PyTorch, other losses, cross-entropy) are in
 // bench/losses.js.
 'use strict';
-const Benchmark = require('benchmark');
-const fs = require('fs');
 const os = require('os');
-const path = require('path');
-const { execSync } = require('child_process');
+const common = require('./common');
 
-const root = path.join(__dirname, '..');
-const b = require(process.env.BITGRAD_DIST || path.join(root, 'dist', 'index.js'));
-
-function arg(name, dflt) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
-const quick = process.argv.includes('--quick');
-const gpu = process.argv.includes('--gpu');
-const n = Math.round(Number(arg('--n', gpu ? '1e8' : '1e7')));
-const outFile = arg('--out', path.join(root, 'bench', 'results', gpu ? 'bench-gpu.json' : 'bench-cpu.json'));
+const b = common.loadBitgrad();
+const quick = common.flag('--quick');
+const gpu = common.flag('--gpu');
+const n = Math.round(Number(common.arg('--n', gpu ? '1e8' : '1e7')));
+const outFile = common.arg('--out', common.resultPath(gpu ? 'bench-gpu.json' : 'bench-cpu.json'));
 const maxTime = quick ? 0.5 : 2;
-
-function commit() {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  } catch {
-    return process.env.BITGRAD_COMMIT || 'unknown';
-  }
-}
-
-function data(count) {
-  const x = new Float32Array(count);
-  const y = new Float32Array(count);
-  let s = 12345;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    x[i] = (s / 4294967296) * 16 - 8;
-    y[i] = (i & 7) / 7;
-  }
-  return { x, y };
-}
-
-// Plain loop, float64 math, as a TypeScript user would write it.
-function jsBce(x, y, grad) {
-  const count = x.length;
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const xi = x[i];
-    const yi = y[i];
-    const e = Math.exp(-Math.abs(xi));
-    sum += (1 - yi) * xi + Math.max(-xi, 0) + Math.log1p(e);
-    const s = xi >= 0 ? 1 / (1 + e) : e / (1 + e);
-    grad[i] = (s - yi) / count;
-  }
-  return sum / count;
-}
+const data = common.lossData;
+const runSuite = (cases) => common.runSuite(cases, { maxTime });
+const { jsBce } = common; // the plain-JavaScript peer
 
 // PyTorch CPU (Debian's python3-torch) on the same n and thread count, when installed.
 function torchPeer(count, threads) {
-  const { spawnSync } = require('child_process');
-  const py = process.env.BITGRAD_TORCH_PYTHON || '/usr/bin/python3';
-  const r = spawnSync(py, [path.join(__dirname, 'peers', 'torch_bce.py'), String(count), '--cpu', '--threads', String(threads)], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    console.log(`PyTorch peer not available (${(r.stderr || r.error || '').toString().trim().split('\n').pop()})`);
+  const j = common.runPeer('torch_bce.py', [String(count), '--cpu', '--threads', String(threads)]);
+  if (j.error) {
+    console.log(`PyTorch peer not available (${j.error})`);
     return null;
   }
-  const j = JSON.parse(r.stdout.trim().split('\n').pop());
   console.log(`${j.peer} binary_cross_entropy_with_logits fwd+bwd n=${count}: median ${j.medianMs.toFixed(2)} ms (${j.threads} threads)`);
   return j;
-}
-
-function runSuite(cases) {
-  return new Promise((resolve) => {
-    const suite = new Benchmark.Suite();
-    for (const c of cases) suite.add(c.name, c.fn, { defer: !!c.defer, maxTime, minSamples: 5, onStart: c.setup });
-    const results = [];
-    suite.on('cycle', (ev) => {
-      const t = ev.target;
-      const c = cases.find((k) => k.name === t.name);
-      const sec = t.stats.mean;
-      results.push({
-        name: t.name,
-        meanMs: +(sec * 1e3).toFixed(4),
-        rmePct: +t.stats.rme.toFixed(2),
-        samples: t.stats.sample.length,
-        elements: c.elements,
-        bytes: c.bytes,
-        elementsPerSec: c.elements ? Math.round(c.elements / sec) : undefined,
-        gbPerSec: c.bytes ? +(c.bytes / sec / 1e9).toFixed(2) : undefined,
-      });
-      console.log(String(t));
-    });
-    suite.on('complete', () => resolve(results));
-    suite.run({ async: true });
-  });
 }
 
 // Estimator backward (binarize.*.backwardSync with `into`) on 64 MiB of floats: reads x
@@ -110,10 +40,8 @@ async function estimatorBench() {
   const { x } = data(m);
   const g = new Float32Array(m).fill(0.5);
   const dx = new Float32Array(m);
-  const src = new Uint8Array(4 * m).fill(1); // written: untouched pages read from cache
-  const dst = new Uint8Array(4 * m).fill(2);
   const names = ['ste', 'approxSign', 'swishSign', 'reste', 'biper', 'ede', 'fda'];
-  const cases = [{ name: `memcpy ${4 * m} B (estimators)`, fn: () => dst.set(src), elements: 0, bytes: 8 * m }];
+  const cases = [common.memcpyCase(4 * m, 'estimators')];
   for (const t of [1, 2])
     for (const e of names)
       cases.push({ name: `binarize.${e}.backwardSync n=${m} (${t} thread${t > 1 ? 's' : ''})`, fn: () => { b.setNumThreads(t); b.binarize[e].backwardSync(x, g, { into: dx }); }, elements: m, bytes: 12 * m });
@@ -137,12 +65,10 @@ async function estimatorBench() {
 async function packBench() {
   const m = 16 * 1024 * 1024;
   const { x } = data(m);
-  const src = new Uint8Array(4 * m).fill(1); // written: untouched pages read from cache
-  const dst = new Uint8Array(4 * m).fill(2);
   const bytes = 4 * m + m / 8;
   const shapes = { nhwc: [16, 64, 64, 256], nchw: [16, 256, 64, 64] };
   const run = (inputLayout, t) => () => { b.setNumThreads(t); b.binarize.packSync(x, { layout: 'nhwc', inputLayout, shape: shapes[inputLayout] }).dispose(); };
-  const cases = [{ name: `memcpy ${4 * m} B (pack)`, fn: () => dst.set(src), elements: 0, bytes: 8 * m }];
+  const cases = [common.memcpyCase(4 * m, 'pack')];
   for (const inputLayout of ['nhwc', 'nchw'])
     for (const t of [1, 2]) cases.push({ name: `binarize.packSync ${inputLayout} [${shapes[inputLayout]}] (${t} thread${t > 1 ? 's' : ''})`, fn: run(inputLayout, t), elements: m, bytes });
   cases.push({ name: `binarize.pack (async) nhwc [${shapes.nhwc}] (2 threads)`, defer: true, fn: (d) => { b.setNumThreads(2); b.binarize.pack(x, { layout: 'nhwc', shape: shapes.nhwc }).then((bt) => { bt.dispose(); d.resolve(); }); }, elements: m, bytes });
@@ -174,13 +100,10 @@ async function packBenchGpu() {
 
 async function cpu() {
   const { x, y } = data(n);
-  // Written first: untouched pages all map the shared zero page and would read from cache.
-  const big = new Uint8Array(12 * n).fill(1);
-  const big2 = new Uint8Array(12 * n).fill(2);
   const grad = new Float32Array(n);
   const threads = os.cpus().length;
   const cases = [
-    { name: `memcpy ${12 * n} B`, fn: () => big2.set(big), elements: 0, bytes: 2 * 12 * n },
+    common.memcpyCase(12 * n),
     { name: `bitgrad bceWithLogitsSync fwd+grad n=${n} (1 thread)`, setup: () => b.setNumThreads(1), fn: () => { b.setNumThreads(1); b.losses.bceWithLogitsSync(x, y); }, elements: n, bytes: 12 * n },
     { name: `bitgrad bceWithLogitsSync fwd+grad n=${n} (${threads} threads)`, fn: () => { b.setNumThreads(threads); b.losses.bceWithLogitsSync(x, y); }, elements: n, bytes: 12 * n },
     { name: `bitgrad bceWithLogitsSync fwd+grad n=${n} (${threads} threads, gradInto reused)`, fn: () => { b.setNumThreads(threads); b.losses.bceWithLogitsSync(x, y, { gradInto: grad }); }, elements: n, bytes: 12 * n },
@@ -211,13 +134,13 @@ async function cpu() {
       fractionOfMemcpyBandwidth: +(all.gbPerSec / memcpy.gbPerSec).toFixed(3),
       fractionOfMemcpyBandwidthGradInto: +(allInto.gbPerSec / memcpy.gbPerSec).toFixed(3),
     },
-    estimators: process.argv.includes('--no-estimators') ? undefined : await estimatorBench(),
-    pack: process.argv.includes('--no-pack') ? undefined : await packBench(),
+    estimators: common.flag('--no-estimators') ? undefined : await estimatorBench(),
+    pack: common.flag('--no-pack') ? undefined : await packBench(),
   };
 }
 
 async function cuda() {
-  if (b.backend().name !== 'cuda') throw new Error(`--gpu needs a usable GPU: ${b.backend().reason}`);
+  common.requireGpu(b);
   const { x, y } = data(n);
   const xt = b.tensor(x, [n], { device: 'cuda:0' });
   const yt = b.tensor(y, [n], { device: 'cuda:0' });
@@ -234,28 +157,18 @@ async function cuda() {
   return { results, ratios: { fractionOfDeviceCopyBandwidth: +(sync.gbPerSec / copy.gbPerSec).toFixed(3) }, pack: await packBenchGpu() };
 }
 
-(async () => {
+common.main(async () => {
   const report = b.backend();
   const body = gpu ? await cuda() : await cpu();
   const out = {
     kind: gpu ? 'gpu' : 'cpu',
-    commit: commit(),
+    commit: common.commit(),
     date: new Date().toISOString(),
-    machine: {
-      cpu: os.cpus()[0] && os.cpus()[0].model,
-      cores: os.cpus().length,
-      node: process.version,
-      simd: report.cpu.simd,
-      gpu: report.cuda.devices.map((d) => d.name),
-    },
+    machine: common.machine(report),
     n,
     ...body,
   };
-  fs.mkdirSync(path.dirname(outFile), { recursive: true });
-  fs.writeFileSync(outFile, JSON.stringify(out, null, 2) + '\n');
+  common.writeJson(outFile, out, { log: false });
   console.log(JSON.stringify(out.ratios));
   console.log(`wrote ${outFile}`);
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
 });

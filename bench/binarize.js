@@ -7,52 +7,27 @@
 //   node bench/binarize.js [--reps 5] [--mib 64] [--out file.json]
 // Env: BITGRAD_DIST (the built facade, default dist/index.js), BITGRAD_BINARY (the addon).
 'use strict';
-const fs = require('fs');
 const os = require('os');
-const path = require('path');
+const common = require('./common');
 
-const root = path.join(__dirname, '..');
-const b = require(process.env.BITGRAD_DIST || path.join(root, 'dist', 'index.js'));
-
-function arg(name, dflt) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
-const reps = Math.max(1, Number(arg('--reps', '5')));
-const mib = Number(arg('--mib', '64'));
-const outFile = arg('--out', path.join(root, 'bench', 'results', 'bench-binarize.json'));
+const b = common.loadBitgrad();
+const reps = Math.max(1, Number(common.arg('--reps', '5')));
+const mib = Number(common.arg('--mib', '64'));
+const outFile = common.arg('--out', common.resultPath('bench-binarize.json'));
 const n = Math.floor((mib * 1024 * 1024) / 4);
 
-function fill(count, seed) {
-  const x = new Float32Array(count);
-  let s = seed >>> 0;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    x[i] = (s / 4294967296) * 3 - 1.5;
-  }
-  return x;
-}
+// Seeded float32 input uniform in [-1.5, 1.5).
+const fill = (count, seed) => common.uniform(count, seed, -1.5, 1.5);
 
 // Best wall time (seconds) of `reps` runs after one warm-up.
-function best(fn) {
-  fn();
-  let t = Infinity;
-  for (let r = 0; r < reps; r++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (dt < t) t = dt;
-  }
-  return t;
-}
+const best = (fn) => common.bestTime(fn, reps);
 
 const x = fill(n, 1);
 const g = fill(n, 2);
 const buf = new Float32Array(n);
 
-// Single-core memcpy: reads and writes 4 bytes per float.
-const copyS = best(() => buf.set(x));
-const memcpyGBs = (8 * n) / copyS / 1e9;
+// Single-core memcpy of the same 4 bytes per float (read + write counted).
+const memcpyGBs = common.measureMemcpy(4 * n, reps).gbPerSec;
 
 const results = [];
 function run(group, name, bytesPerElem, fn) {
@@ -144,7 +119,7 @@ gt.dispose();
 b.setNumThreads(os.cpus().length);
 const report = {
   date: new Date().toISOString(),
-  host: { cpus: os.cpus().length, model: os.cpus()[0] && os.cpus()[0].model, loadavg: os.loadavg() },
+  host: { cpus: common.cpuInfo().cores, model: common.cpuInfo().cpu, loadavg: os.loadavg() },
   simd: b.setSimd('auto').simd,
   floats: n,
   reps,
@@ -152,6 +127,4 @@ const report = {
   memcpySingleCoreGBs: +memcpyGBs.toFixed(2),
   results,
 };
-fs.mkdirSync(path.dirname(outFile), { recursive: true });
-fs.writeFileSync(outFile, JSON.stringify(report, null, 2) + '\n');
-console.log(`wrote ${path.relative(root, outFile)}`);
+common.writeJson(outFile, report, { relative: true });

@@ -23,51 +23,25 @@
 // device memory against logits + gradient; the elementwise losses on 1e8 elements against
 // a device-to-device copy.
 'use strict';
-const Benchmark = require('benchmark');
 const fs = require('fs');
 const os = require('os');
-const path = require('path');
-const { execSync, spawnSync } = require('child_process');
+const common = require('./common');
 
-const root = path.join(__dirname, '..');
-const b = require(process.env.BITGRAD_DIST || path.join(root, 'dist', 'index.js'));
-
-function arg(name, dflt) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
-const gpu = process.argv.includes('--gpu');
-const quick = process.argv.includes('--quick');
+const { arg } = common;
+const b = common.loadBitgrad();
+const gpu = common.flag('--gpu');
+const quick = common.flag('--quick');
 const threads = Number(arg('--threads', '2'));
 const n = Math.round(Number(arg('--n', gpu ? (quick ? '1e7' : '1e8') : quick ? '1e6' : '1e7')));
-const outFile = arg('--out', path.join(root, 'bench', 'results', gpu ? 'bench-losses-gpu.json' : 'bench-losses.json'));
+const outFile = arg('--out', common.resultPath(gpu ? 'bench-losses-gpu.json' : 'bench-losses.json'));
 const maxTime = quick ? 0.5 : 2;
-const py = process.env.BITGRAD_TORCH_PYTHON || '/usr/bin/python3';
 const GPU_NOTE = 'needs a GPU run (scripts/gpu-check.sh)';
-
-function commit() {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  } catch {
-    return process.env.BITGRAD_COMMIT || 'unknown';
-  }
-}
+const data = common.lossData; // seeded inputs: logits uniform in [-8, 8), soft targets k/7
+const runSuite = (cases) => common.runSuite(cases, { maxTime });
+const { jsBce } = common; // the plain-JavaScript peer
 
 const r2 = (v) => (v == null || !Number.isFinite(v) ? null : +v.toFixed(2));
 const r3 = (v) => (v == null || !Number.isFinite(v) ? null : +v.toFixed(3));
-
-// Seeded inputs: logits uniform in [-8, 8), soft targets k/7.
-function data(count) {
-  const x = new Float32Array(count);
-  const y = new Float32Array(count);
-  let s = 12345;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    x[i] = (s / 4294967296) * 16 - 8;
-    y[i] = (i & 7) / 7;
-  }
-  return { x, y };
-}
 
 // Logits [N, V] uniform in [-8, 8): 256 seeded rows, tiled (a memcpy, not 2e9 LCG steps).
 function logits(N, V) {
@@ -81,30 +55,6 @@ function logits(N, V) {
   for (let o = block; o < x.length; o += block) x.copyWithin(o, 0, Math.min(block, x.length - o));
   const y = Int32Array.from({ length: N }, (_, i) => (i * 7919) % V);
   return { x, y };
-}
-
-// memcpy source and destination of `bytes` each, both written first: an untouched
-// zero-filled source is backed by the kernel's shared zero page, which reads from cache
-// and would overstate the bandwidth.
-function copyBuffers(bytes) {
-  const src = new Uint8Array(bytes).fill(0x5a);
-  const dst = new Uint8Array(bytes).fill(1);
-  return { src, dst };
-}
-
-// A plain loop as a TypeScript user would write it (float64 math): BCE-with-logits, mean.
-function jsBce(x, y, grad) {
-  const count = x.length;
-  let sum = 0;
-  for (let i = 0; i < count; i++) {
-    const xi = x[i];
-    const yi = y[i];
-    const e = Math.exp(-Math.abs(xi));
-    sum += (1 - yi) * xi + Math.max(-xi, 0) + Math.log1p(e);
-    const s = xi >= 0 ? 1 / (1 + e) : e / (1 + e);
-    grad[i] = (s - yi) / count;
-  }
-  return sum / count;
 }
 
 // The same for cross-entropy (mean over rows, class indices): max, sum, gradient.
@@ -141,44 +91,13 @@ async function tfjs() {
 
 // Spawns a PyTorch peer script; returns its JSON line or { error }.
 function torchPeer(script, args, what) {
-  const r = spawnSync(py, [path.join(__dirname, 'peers', script), ...args], { encoding: 'utf8', timeout: 300e3 });
-  if (r.status !== 0) {
-    const why = (r.stderr || (r.error && r.error.message) || `exit ${r.status}`).toString().trim().split('\n').pop();
-    console.log(`PyTorch peer ${script} not available (${why})`);
-    return { error: why };
+  const j = common.runPeer(script, args, { timeout: 300e3 });
+  if (j.error) {
+    console.log(`PyTorch peer ${script} not available (${j.error})`);
+    return { error: j.error };
   }
-  const j = JSON.parse(r.stdout.trim().split('\n').pop());
   console.log(`${j.peer} ${what}: median ${j.medianMs.toFixed(2)} ms (${j.threads} threads)`);
   return j;
-}
-
-function runSuite(cases) {
-  return new Promise((resolve) => {
-    const suite = new Benchmark.Suite();
-    for (const c of cases)
-      suite.add(c.name, c.fn, { defer: !!c.defer, maxTime: c.slow ? 0 : maxTime, minSamples: c.slow ? 3 : 5, onStart: c.setup });
-    const results = [];
-    suite.on('cycle', (ev) => {
-      const t = ev.target;
-      const c = cases.find((k) => k.name === t.name);
-      const sec = t.stats.mean * (c.scale || 1);
-      results.push({
-        name: t.name,
-        key: c.key,
-        meanMs: +(sec * 1e3).toFixed(4),
-        rmePct: +t.stats.rme.toFixed(2),
-        samples: t.stats.sample.length,
-        elements: c.elements,
-        bytes: c.bytes,
-        elementsPerSec: c.elements ? Math.round(c.elements / sec) : undefined,
-        gbPerSec: c.bytes ? +(c.bytes / sec / 1e9).toFixed(2) : undefined,
-        ...(c.note ? { note: c.note } : {}),
-      });
-      console.log(String(t) + (c.scale ? `  (x${c.scale} -> ${(sec * 1e3).toFixed(1)} ms extrapolated)` : ''));
-    });
-    suite.on('complete', () => resolve(results));
-    suite.run({ async: true });
-  });
 }
 
 const byKey = (results, key) => results.find((r) => r.key === key);
@@ -194,12 +113,11 @@ const gpuTarget = (goal, extra = {}) => ({ value: null, target: goal, met: null,
 async function bceCpu() {
   const { x, y } = data(n);
   const grad = new Float32Array(n);
-  const { src, dst } = copyBuffers(12 * n);
   const T = await tfjs();
   let tx;
   let ty;
   const cases = [
-    { key: 'memcpy', name: `memcpy ${12 * n} B (TypedArray.set, 1 thread)`, fn: () => dst.set(src), elements: 0, bytes: 2 * 12 * n },
+    common.memcpyCase(12 * n, 'TypedArray.set, 1 thread', { key: 'memcpy' }),
     { key: 'gradInto', name: `bitgrad bceWithLogitsSync fwd+grad n=${n} gradInto reused (${threads} threads)`, fn: () => { b.setNumThreads(threads); b.losses.bceWithLogitsSync(x, y, { gradInto: grad }); }, elements: n, bytes: 12 * n },
     { key: 'alloc', name: `bitgrad bceWithLogitsSync fwd+grad n=${n} allocating (${threads} threads)`, fn: () => { b.setNumThreads(threads); b.losses.bceWithLogitsSync(x, y); }, elements: n, bytes: 12 * n },
     { key: 'async', name: `bitgrad bceWithLogits (async) fwd+grad n=${n} gradInto reused (${threads} threads)`, defer: true, fn: (d) => { b.setNumThreads(threads); b.losses.bceWithLogits(x, y, { gradInto: grad }).then(() => d.resolve()); }, elements: n, bytes: 12 * n },
@@ -254,14 +172,13 @@ async function ceCpu() {
   const { x, y } = logits(N, V);
   const scratch = Float32Array.from(x);
   const grad = new Float32Array(count);
-  const { src, dst } = copyBuffers(4 * count);
   const bytes = 12 * count; // floor: two reads of the logits, one write of the gradient
   const T = await tfjs();
   const tfRows = Math.min(N, Number(arg('--tfjs-ce-rows', quick ? '16' : '128')));
   let tfx;
   let tfl;
   const cases = [
-    { key: 'memcpy', name: `memcpy ${4 * count} B (TypedArray.set, 1 thread)`, fn: () => dst.set(src), elements: 0, bytes: 2 * 4 * count },
+    common.memcpyCase(4 * count, 'TypedArray.set, 1 thread', { key: 'memcpy' }),
     { key: 'inPlace', name: `bitgrad crossEntropySync [${N}, ${V}] inPlace (${threads} threads)`, fn: () => { b.setNumThreads(threads); b.losses.crossEntropySync(scratch, y, { inPlace: true }); }, elements: count, bytes },
     { key: 'gradInto', name: `bitgrad crossEntropySync [${N}, ${V}] gradInto reused (${threads} threads)`, fn: () => { b.setNumThreads(threads); b.losses.crossEntropySync(x, y, { gradInto: grad }); }, elements: count, bytes },
     { key: 'alloc', name: `bitgrad crossEntropySync [${N}, ${V}] allocating (${threads} threads)`, fn: () => { b.setNumThreads(threads); b.losses.crossEntropySync(x, y); }, elements: count, bytes },
@@ -335,9 +252,8 @@ function elementwiseSet(x, y) {
 async function elementwiseCpu() {
   const { x, y } = data(n);
   const grad = new Float32Array(n);
-  const { src, dst } = copyBuffers(12 * n);
   const losses = elementwiseSet(x, y);
-  const cases = [{ key: 'memcpy', name: `memcpy ${12 * n} B (TypedArray.set, 1 thread)`, fn: () => dst.set(src), elements: 0, bytes: 2 * 12 * n }];
+  const cases = [common.memcpyCase(12 * n, 'TypedArray.set, 1 thread', { key: 'memcpy' })];
   for (const [name, a, t, o] of losses) {
     const f = b.losses[`${name}Sync`];
     cases.push({ key: `${name}:gradInto`, name: `losses.${name}Sync fwd+grad n=${n} gradInto reused (${threads} threads)`, fn: () => { b.setNumThreads(threads); f(a, t, { ...o, gradInto: grad }); }, elements: n, bytes: 12 * n });
@@ -389,7 +305,7 @@ async function cpu() {
 
 // --gpu
 async function cuda() {
-  if (b.backend().name !== 'cuda') throw new Error(`--gpu needs a usable GPU: ${b.backend().reason}`);
+  common.requireGpu(b);
   const dev = 'cuda:0';
   const copyCase = (t, bytes, label) => ({ key: 'copy', name: `device copy ${t.shape.reduce((a, c) => a * c, 1) * 4} B (${label})`, fn: () => { const c = t.to(dev); b.synchronize(dev); c.dispose(); }, elements: 0, bytes });
 
@@ -492,7 +408,7 @@ async function cuda() {
   return { targets, crossEntropy: ce, elementwise };
 }
 
-(async () => {
+common.main(async () => {
   const load0 = os.loadavg();
   const t0 = Date.now();
   const report = b.backend();
@@ -501,16 +417,9 @@ async function cuda() {
   const note = arg('--note');
   const out = {
     kind: gpu ? 'gpu' : 'cpu',
-    commit: commit(),
+    commit: common.commit(),
     date: new Date().toISOString(),
-    machine: {
-      cpu: os.cpus()[0] && os.cpus()[0].model,
-      cores: os.cpus().length,
-      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-      node: process.version,
-      simd: report.cpu.simd,
-      gpu: report.cuda.devices.map((d) => d.name),
-    },
+    machine: common.machine(report, { memory: true }),
     threads,
     quick,
     notes: [
@@ -521,11 +430,7 @@ async function cuda() {
     ],
     ...body,
   };
-  fs.mkdirSync(path.dirname(outFile), { recursive: true });
-  fs.writeFileSync(outFile, JSON.stringify(out, null, 2) + '\n');
+  common.writeJson(outFile, out, { log: false });
   for (const [k, v] of Object.entries(out.targets)) console.log(`${k.padEnd(58)} ${String(v.value).padStart(8)}  (target ${v.target}${v.met == null ? '' : v.met ? ', met' : ', NOT met'})`);
   console.log(`wrote ${outFile}`);
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
 });

@@ -7,26 +7,12 @@
 // the same logical shape on the same GPU (bench/peers/torch_xnor.py --cuda, TF32 off).
 // Times: enqueue reps calls back to back, synchronize, divide; best of 3 rounds.
 'use strict';
-const fs = require('fs');
-const path = require('path');
-const { spawnSync } = require('child_process');
+const common = require('./common');
 
+const { arg } = common;
 const PEAK_OPS = 7.6e15;
 
-function arg(name, dflt) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
-
-function rand(n, seed) {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+const rand = (n, seed) => common.uniform(n, seed, -0.5, 0.5, 'numrec');
 
 function timeGpu(b, fn, reps) {
   let best = Infinity;
@@ -45,10 +31,8 @@ function timeGpu(b, fn, reps) {
 }
 
 async function run(b) {
-  const root = path.join(__dirname, '..');
-  const outFile = arg('--out', path.join(root, 'bench', 'results', 'bench-xnor-gpu.json'));
-  const report = b.backend();
-  if (report.name !== 'cuda') throw new Error(`--gpu needs a usable GPU: ${report.reason}`);
+  const outFile = arg('--out', common.resultPath('bench-xnor-gpu.json'));
+  const report = common.requireGpu(b);
   const S = Math.round(Number(arg('--size', '8192')));
   const ops = 2 * S * S * S;
   const x = b.binarize.packSync(rand(S * S, 1), { layout: 'rows', shape: [S, S], device: 'cuda:0' });
@@ -74,11 +58,10 @@ async function run(b) {
   else process.env.BITGRAD_XNOR_CUDA = prev;
   x.dispose();
   w.dispose();
-  if (!process.argv.includes('--no-peer')) {
-    const py = process.env.BITGRAD_PYTHON || 'python3';
-    const p = spawnSync(py, [path.join(__dirname, 'peers', 'torch_xnor.py'), '--cuda', '--size', String(S)], { encoding: 'utf8' });
-    if (p.status === 0) results.peers.torch = JSON.parse(p.stdout.trim().split('\n').pop());
-    else results.peers.torch = { error: (p.stderr || String(p.error)).slice(-300) };
+  if (!common.flag('--no-peer')) {
+    // python3 from PATH by default: on a GPU machine that is the Python with CUDA torch.
+    const p = common.runPeer('torch_xnor.py', ['--cuda', '--size', String(S)], { python: common.peerPython('python3') });
+    results.peers.torch = p.error ? { error: p.stderrTail } : p;
     const sg = results.peers.torch.sgemm && results.peers.torch.sgemm[`${S}x${S}x${S}`];
     if (sg) for (const [k, v] of Object.entries(results.gemm)) if (v.seconds) v.speedupVsCublasSgemm = sg / v.seconds;
   }
@@ -91,9 +74,7 @@ async function run(b) {
             (v.speedupVsCublasSgemm ? `, ${v.speedupVsCublasSgemm.toFixed(1)}x cuBLAS SGEMM` : ''),
     );
   results.date = new Date().toISOString();
-  fs.mkdirSync(path.dirname(outFile), { recursive: true });
-  fs.writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
-  console.log(`wrote ${outFile}`);
+  common.writeJson(outFile, results);
 }
 
 module.exports = { run };

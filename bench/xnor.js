@@ -14,23 +14,19 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { execSync, spawnSync } = require('child_process');
+const { execSync } = require('child_process');
+const common = require('./common');
 
-const root = path.join(__dirname, '..');
-const b = require(process.env.BITGRAD_DIST || path.join(root, 'dist', 'index.js'));
+const b = common.loadBitgrad();
 // --gpu: binary GEMM 8192^3 on cuda:0 (tensor-core vs CUDA-core kernels, vs cuBLAS SGEMM)
 // in bench/xnor-gpu.js, instead of the CPU tables below.
-if (process.argv.includes('--gpu')) return void require('./xnor-gpu.js').run(b).catch((e) => {
+if (common.flag('--gpu')) return void require('./xnor-gpu.js').run(b).catch((e) => {
   console.error(e);
   process.exitCode = 1;
 });
 
-function arg(name, dflt) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-}
-const quick = process.argv.includes('--quick');
-const outFile = arg('--out', path.join(root, 'bench', 'results', 'bench-xnor.json'));
+const quick = common.flag('--quick');
+const outFile = common.arg('--out', common.resultPath('bench-xnor.json'));
 const LIMIT = 683;
 
 function measureClock() {
@@ -47,31 +43,13 @@ function measureClock() {
   return { ghz: m ? Number(m[1]) / 1000 : NaN, method: '/proc/cpuinfo cpu MHz' };
 }
 
-function rand(n, seed) {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+const rand = (n, seed) => common.uniform(n, seed, -0.5, 0.5, 'numrec');
 
 /** Minimum seconds of fn() over reps (after one warm-up), disposing what it returns. */
-function time(fn, reps) {
-  let best = Infinity;
-  for (let r = 0; r <= reps; r++) {
-    const t0 = process.hrtime.bigint();
-    const out = fn();
-    const t = Number(process.hrtime.bigint() - t0) / 1e9;
-    out.dispose();
-    if (r > 0 && t < best) best = t;
-  }
-  return best;
-}
+const time = (fn, reps) => common.bestTime(fn, reps, (out) => out.dispose());
 
 const clocks = [measureClock()];
-const results = { machine: { cpu: os.cpus()[0].model, cores: os.cpus().length }, kernel: {}, gemm: {}, conv: {}, peers: {} };
+const results = { machine: common.cpuInfo(), kernel: {}, gemm: {}, conv: {}, peers: {} };
 const rows = [];
 function report(name, macs, sec, threads, ghz, extra = {}) {
   const perCycle = macs / sec / (ghz * 1e9) / threads;
@@ -187,12 +165,10 @@ b.setNumThreads(os.cpus().length);
 clocks.push(measureClock());
 
 // fp32 peers in the same run.
-if (!process.argv.includes('--no-peer')) {
-  const py = process.env.BITGRAD_PYTHON || '/usr/bin/python3';
+if (!common.flag('--no-peer')) {
   for (const threads of [1, 2]) {
-    const r = spawnSync(py, [path.join(__dirname, 'peers', 'torch_xnor.py'), '--threads', String(threads)], { encoding: 'utf8' });
-    if (r.status === 0) results.peers[`torch/${threads}t`] = JSON.parse(r.stdout.trim().split('\n').pop());
-    else results.peers[`torch/${threads}t`] = { error: (r.stderr || String(r.error)).slice(-300) };
+    const r = common.runPeer('torch_xnor.py', ['--threads', String(threads)]);
+    results.peers[`torch/${threads}t`] = r.error ? { error: r.stderrTail } : r;
   }
 }
 
@@ -228,13 +204,7 @@ for (const threads of [1, 2]) {
 results.ratios = ratios;
 results.clock = clocks;
 results.limit = { bitMacPerCyclePerCore: LIMIT, source: 'specs/bnn-kernels.md §4 (measured xor+popcnt+add register loop, Zen 5)' };
-let commit = '';
-try {
-  commit = execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-} catch {
-  /* not a checkout */
-}
-results.commit = commit;
+results.commit = common.commit(''); // '' outside a checkout
 results.date = new Date().toISOString();
 
 const w0 = Math.max(...rows.map((r) => r[0].length));
@@ -242,6 +212,4 @@ console.log(`clock: ${clocks.map((c) => c.ghz.toFixed(2)).join(' / ')} GHz (${cl
 console.log(`${'case'.padEnd(w0)}  time        Gbit-MAC/s  bit-MAC/cyc/core  of 683`);
 for (const r of rows) console.log(`${r[0].padEnd(w0)}  ${r[1].padStart(10)}  ${r[2].padStart(10)}  ${r[3].padStart(16)}  ${r[4].padStart(6)}`);
 for (const [k, v] of Object.entries(ratios)) console.log(`${k}: ${v.toFixed(1)}x`);
-fs.mkdirSync(path.dirname(outFile), { recursive: true });
-fs.writeFileSync(outFile, JSON.stringify(results, null, 2) + '\n');
-console.log(`wrote ${outFile}`);
+common.writeJson(outFile, results);

@@ -76,10 +76,10 @@ describe('spec vectors', () => {
     const a0 = Math.fround(B.elasticInit(x));
     const bb = B.elastic.backwardSync(x, ones, { alpha: a0, zeroMode: 'zero' });
     specClose(bb.grad, [1, 1, 1, 1, 1, 0]);
-    specClose(bb.alphaGrad, [0.408248]);
+    specClose(bb.alphaGrad as Float32Array, [0.408248]);
     specClose(B.elastic.forwardSync(x, { alpha: 0.5, mode: 'ternary' }), [-0.5, -0.5, 0, 0, 0.5, 0.5]);
     const t = B.elastic.backwardSync(x, ones, { alpha: 0.5, mode: 'ternary' });
-    specClose(t.alphaGrad, [0.163299]);
+    specClose(t.alphaGrad as Float32Array, [0.163299]);
     specClose(t.grad, [0, 1, 1, 1, 0, 0]);
     specClose(B.elastic.forwardSync(x, { alpha: 0.5, mode: 'unsignedBinary' }), [0, 0, 0, 0, 0.5, 0.5]);
     expect(B.elasticInit(new Float32Array(3))).toBe(1e-5);
@@ -271,7 +271,7 @@ describe('gradients against float64 references and finite differences', () => {
       const c = q < -1 ? -1 : q > 1 ? 1 : Math.round(q) - q; // no exact .5 ties with this seed
       return tot + g[i] * s * c;
     }, 0);
-    expectClose(B.elastic.backwardSync(x, g, { alpha: a, mode: 'ternary' }).alphaGrad, [ref], 1e-5, 1e-6);
+    expectClose(B.elastic.backwardSync(x, g, { alpha: a, mode: 'ternary' }).alphaGrad as Float32Array, [ref], 1e-5, 1e-6);
   });
 
   test('xnorPlusPlus: forward and all three factor gradients by finite differences', async () => {
@@ -363,7 +363,7 @@ describe('boundaries, SIMD paths, threads', () => {
       bitgrad.setSimd(p);
       const ep = await B.elastic.backward(x, g, { alpha: 0.6, mode: 'ternary' });
       expectClose(ep.grad, es.grad, 0, 0);
-      expectClose(ep.alphaGrad, es.alphaGrad, 1e-5, 1e-6);
+      expectClose(ep.alphaGrad as Float32Array, es.alphaGrad as Float32Array, 1e-5, 1e-6);
       expectClose(B.elastic.forwardSync(x, { alpha: 0.6, mode: 'ternary' }), B.elastic.forwardSync(x, { alpha: 0.6, mode: 'ternary' }), 0, 0);
     }
   });

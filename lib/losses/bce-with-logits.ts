@@ -2,11 +2,9 @@
  * Binary cross-entropy on logits, fused with its gradient.
  * @packageDocumentation
  */
-import type { BceSpec } from '../binding';
-import { native } from '../loader';
 import { Tensor } from '../tensor';
 import { Reduction, bool, checkOptions, reductionCode } from '../validate';
-import { Prepared, WeightLike, prepareLoss } from './common';
+import { Prepared, WeightLike, prepareLoss, runLoss } from './common';
 
 export type { WeightLike } from './common';
 
@@ -98,14 +96,7 @@ function prepare(logits: unknown, targets: unknown, rawOpts: unknown): Prepared<
 export async function bceWithLogits(logits: Float32Array, targets: Float32Array, opts?: BceWithLogitsOptions): Promise<BceHostResult>;
 export async function bceWithLogits(logits: Tensor, targets: Tensor, opts?: BceWithLogitsOptions): Promise<BceTensorResult>;
 export async function bceWithLogits(logits: unknown, targets: unknown, opts?: BceWithLogitsOptions): Promise<BceHostResult | BceTensorResult> {
-  const p = prepare(logits, targets, opts);
-  try {
-    await native().binding.bceWithLogits(p.spec as unknown as BceSpec, true);
-  } catch (e) {
-    p.fail();
-    throw e;
-  }
-  return p.finish();
+  return runLoss('bceWithLogits', prepare(logits, targets, opts), true);
 }
 
 /**
@@ -117,12 +108,5 @@ export async function bceWithLogits(logits: unknown, targets: unknown, opts?: Bc
 export function bceWithLogitsSync(logits: Float32Array, targets: Float32Array, opts?: BceWithLogitsOptions): BceHostResult;
 export function bceWithLogitsSync(logits: Tensor, targets: Tensor, opts?: BceWithLogitsOptions): BceTensorResult;
 export function bceWithLogitsSync(logits: unknown, targets: unknown, opts?: BceWithLogitsOptions): BceHostResult | BceTensorResult {
-  const p = prepare(logits, targets, opts);
-  try {
-    native().binding.bceWithLogits(p.spec as unknown as BceSpec, false);
-  } catch (e) {
-    p.fail();
-    throw e;
-  }
-  return p.finish();
+  return runLoss('bceWithLogits', prepare(logits, targets, opts), false);
 }

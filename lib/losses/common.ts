@@ -9,6 +9,7 @@
 import type { Operand } from '../binding';
 import { deviceIndex } from '../device';
 import { ValidationError } from '../errors';
+import { native } from '../loader';
 import { Tensor, allocTensor, shapeSize, tensor } from '../tensor';
 import { broadcastForm, expand, finiteNumber } from '../validate';
 
@@ -58,10 +59,37 @@ export interface LossOptionsBase {
 }
 
 /** A prepared call: the native spec, how to build the result, how to clean up on failure. */
-export interface Prepared<R> {
-  spec: LossSpecBase;
+export interface Prepared<R, S = LossSpecBase> {
+  spec: S;
   finish(): R;
   fail(): void;
+}
+
+/** The native loss entry points: each takes a prepared spec and the call mode. */
+export type LossOp = 'bceWithLogits' | 'lossEw' | 'classLoss' | 'rowLoss' | 'researchLoss';
+
+/**
+ * Runs a prepared loss call on native op `op`: awaited on a worker / stream when `async`,
+ * on the calling thread otherwise. On failure the outputs it allocated are freed and the
+ * error is rethrown; on success its result is built. Call it from an async function for
+ * the async mode, so that a synchronous throw becomes a rejection.
+ */
+export function runLoss<R>(op: LossOp, p: Prepared<R, unknown>, async: true): Promise<R>;
+export function runLoss<R>(op: LossOp, p: Prepared<R, unknown>, async: false): R;
+export function runLoss<R>(op: LossOp, p: Prepared<R, unknown>, async: boolean): R | Promise<R>;
+export function runLoss<R>(op: LossOp, p: Prepared<R, unknown>, async: boolean): R | Promise<R> {
+  const fail = (e: unknown): never => {
+    p.fail();
+    throw e;
+  };
+  let pending: void | Promise<void> = undefined;
+  try {
+    const binding = native().binding as unknown as Record<LossOp, (spec: unknown, async: boolean) => void | Promise<void>>;
+    pending = binding[op](p.spec, async);
+  } catch (e) {
+    fail(e);
+  }
+  return async ? Promise.resolve(pending).then(() => p.finish(), fail) : p.finish();
 }
 
 /** Result of a fused loss for Float32Array inputs. */

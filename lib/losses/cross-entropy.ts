@@ -6,9 +6,9 @@
 import type { ClassLossSpec, NativeBuffer, Operand } from '../binding';
 import { deviceIndex } from '../device';
 import { ValidationError, show } from '../errors';
-import { native } from '../loader';
 import { Tensor, allocTensor, shapeSize } from '../tensor';
 import { Reduction, bool, checkOptions, finiteNumber, reductionCode } from '../validate';
+import { Prepared, runLoss } from './common';
 
 /** Options shared by {@link crossEntropy}, {@link nllLoss} and {@link multiMarginLoss}. */
 export interface ClassLossOptions {
@@ -85,12 +85,6 @@ type Kind = 0 | 1 | 2;
 const NAMES = ['crossEntropy', 'nllLoss', 'multiMarginLoss'] as const;
 const DTYPE_CODE: Record<string, 0 | 1 | 2> = { float32: 0, bfloat16: 1, float16: 2 };
 
-interface Prepared<R> {
-  spec: ClassLossSpec;
-  finish(): R;
-  fail(): void;
-}
-
 function same(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
@@ -110,7 +104,7 @@ function layout(shape: readonly number[], name: string): { outer: number; C: num
   return { outer: shape[0], C: shape[1], inner, rowShape: [shape[0], ...shape.slice(2)] };
 }
 
-function prepare(kind: Kind, input: unknown, target: unknown, rawOpts: unknown): Prepared<ClassLossHostResult | ClassLossTensorResult> {
+function prepare(kind: Kind, input: unknown, target: unknown, rawOpts: unknown): Prepared<ClassLossHostResult | ClassLossTensorResult, ClassLossSpec> {
   const name = NAMES[kind];
   const opts = checkOptions(rawOpts, name) as CrossEntropyOptions & MultiMarginLossOptions;
   const reduction = reductionCode(opts.reduction);
@@ -249,28 +243,6 @@ function prepare(kind: Kind, input: unknown, target: unknown, rawOpts: unknown):
   return { spec, finish: () => ({ loss: lossT, grad: gradT }), fail };
 }
 
-async function runAsync(kind: Kind, input: unknown, target: unknown, opts: unknown): Promise<ClassLossHostResult | ClassLossTensorResult> {
-  const p = prepare(kind, input, target, opts);
-  try {
-    await native().binding.classLoss(p.spec, true);
-  } catch (e) {
-    p.fail();
-    throw e;
-  }
-  return p.finish();
-}
-
-function runSync(kind: Kind, input: unknown, target: unknown, opts: unknown): ClassLossHostResult | ClassLossTensorResult {
-  const p = prepare(kind, input, target, opts);
-  try {
-    native().binding.classLoss(p.spec, false);
-  } catch (e) {
-    p.fail();
-    throw e;
-  }
-  return p.finish();
-}
-
 /**
  * Cross-entropy on logits and its gradient with respect to the logits, from one fused
  * call. Exactly PyTorch's `cross_entropy`: logits `[C]`, `[N, C]` or `[N, C, d...]`
@@ -297,7 +269,7 @@ function runSync(kind: Kind, input: unknown, target: unknown, opts: unknown): Cl
 export async function crossEntropy(logits: Float32Array, target: Int32Array | Float32Array, opts?: CrossEntropyOptions): Promise<ClassLossHostResult>;
 export async function crossEntropy(logits: Tensor, target: Tensor, opts?: CrossEntropyOptions): Promise<ClassLossTensorResult>;
 export async function crossEntropy(logits: unknown, target: unknown, opts?: CrossEntropyOptions): Promise<ClassLossHostResult | ClassLossTensorResult> {
-  return runAsync(0, logits, target, opts);
+  return runLoss('classLoss', prepare(0, logits, target, opts), true);
 }
 
 /**
@@ -308,7 +280,7 @@ export async function crossEntropy(logits: unknown, target: unknown, opts?: Cros
 export function crossEntropySync(logits: Float32Array, target: Int32Array | Float32Array, opts?: CrossEntropyOptions): ClassLossHostResult;
 export function crossEntropySync(logits: Tensor, target: Tensor, opts?: CrossEntropyOptions): ClassLossTensorResult;
 export function crossEntropySync(logits: unknown, target: unknown, opts?: CrossEntropyOptions): ClassLossHostResult | ClassLossTensorResult {
-  return runSync(0, logits, target, opts);
+  return runLoss('classLoss', prepare(0, logits, target, opts), false);
 }
 
 /**
@@ -322,14 +294,14 @@ export function crossEntropySync(logits: unknown, target: unknown, opts?: CrossE
 export async function nllLoss(logProbs: Float32Array, target: Int32Array, opts?: NllLossOptions): Promise<ClassLossHostResult>;
 export async function nllLoss(logProbs: Tensor, target: Tensor, opts?: NllLossOptions): Promise<ClassLossTensorResult>;
 export async function nllLoss(logProbs: unknown, target: unknown, opts?: NllLossOptions): Promise<ClassLossHostResult | ClassLossTensorResult> {
-  return runAsync(1, logProbs, target, opts);
+  return runLoss('classLoss', prepare(1, logProbs, target, opts), true);
 }
 
 /** Synchronous {@link nllLoss}. */
 export function nllLossSync(logProbs: Float32Array, target: Int32Array, opts?: NllLossOptions): ClassLossHostResult;
 export function nllLossSync(logProbs: Tensor, target: Tensor, opts?: NllLossOptions): ClassLossTensorResult;
 export function nllLossSync(logProbs: unknown, target: unknown, opts?: NllLossOptions): ClassLossHostResult | ClassLossTensorResult {
-  return runSync(1, logProbs, target, opts);
+  return runLoss('classLoss', prepare(1, logProbs, target, opts), false);
 }
 
 /**
@@ -342,12 +314,12 @@ export function nllLossSync(logProbs: unknown, target: unknown, opts?: NllLossOp
 export async function multiMarginLoss(x: Float32Array, target: Int32Array, opts?: MultiMarginLossOptions): Promise<ClassLossHostResult>;
 export async function multiMarginLoss(x: Tensor, target: Tensor, opts?: MultiMarginLossOptions): Promise<ClassLossTensorResult>;
 export async function multiMarginLoss(x: unknown, target: unknown, opts?: MultiMarginLossOptions): Promise<ClassLossHostResult | ClassLossTensorResult> {
-  return runAsync(2, x, target, opts);
+  return runLoss('classLoss', prepare(2, x, target, opts), true);
 }
 
 /** Synchronous {@link multiMarginLoss}. */
 export function multiMarginLossSync(x: Float32Array, target: Int32Array, opts?: MultiMarginLossOptions): ClassLossHostResult;
 export function multiMarginLossSync(x: Tensor, target: Tensor, opts?: MultiMarginLossOptions): ClassLossTensorResult;
 export function multiMarginLossSync(x: unknown, target: unknown, opts?: MultiMarginLossOptions): ClassLossHostResult | ClassLossTensorResult {
-  return runSync(2, x, target, opts);
+  return runLoss('classLoss', prepare(2, x, target, opts), false);
 }

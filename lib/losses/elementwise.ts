@@ -5,12 +5,10 @@
  * native/math/loss_ew.h, shared by the CPU scalar / AVX2 / AVX-512 paths and CUDA).
  * @packageDocumentation
  */
-import type { LossEwSpec } from '../binding';
 import { ValidationError } from '../errors';
-import { native } from '../loader';
 import { Tensor } from '../tensor';
 import { Reduction, bool, checkOptions, finiteNumber, reductionCode } from '../validate';
-import { LossHostResult, LossOptionsBase, LossPrepConfig, LossTensorResult, Prepared, WeightLike, WeightSlot, prepareLoss } from './common';
+import { LossHostResult, LossOptionsBase, LossPrepConfig, LossTensorResult, Prepared, WeightLike, WeightSlot, prepareLoss, runLoss } from './common';
 
 /** Native loss kinds: the order of LossKind in native/ops/loss_ew_args.h. */
 const KIND = { bceProb: 0, focal: 1, softMargin: 2, hingeEmbedding: 3, klDiv: 4, marginBce: 5 } as const;
@@ -179,29 +177,6 @@ function prepare(which: keyof typeof KIND, name: string, input: unknown, target:
   return prepareLoss(input, target, opts as LossOptionsBase & Record<string, unknown>, cfg);
 }
 
-async function runAsync(which: keyof typeof KIND, name: string, input: unknown, target: unknown, opts: unknown): Promise<LossHostResult | LossTensorResult> {
-  const p = prepare(which, name, input, target, opts);
-  try {
-    await native().binding.lossEw(p.spec as unknown as LossEwSpec, true);
-  } catch (e) {
-    p.fail();
-    throw e;
-  }
-  return p.finish();
-}
-
-function runSync(which: keyof typeof KIND, name: string, input: unknown, target: unknown, opts: unknown): LossHostResult | LossTensorResult {
-  const p = prepare(which, name, input, target, opts);
-  try {
-    native().binding.lossEw(p.spec as unknown as LossEwSpec, false);
-  } catch (e) {
-    p.fail();
-    throw e;
-  }
-  return p.finish();
-}
-
-
 /**
  * Binary cross-entropy on probabilities with its gradient, exactly PyTorch's
  * `binary_cross_entropy` (`torch.nn.BCELoss`, aten/src/ATen/native/Loss.cpp):
@@ -225,14 +200,14 @@ function runSync(which: keyof typeof KIND, name: string, input: unknown, target:
 export async function binaryCrossEntropy(input: Float32Array, target: Float32Array, opts?: BinaryCrossEntropyOptions): Promise<ElementwiseHostResult>;
 export async function binaryCrossEntropy(input: Tensor, target: Tensor, opts?: BinaryCrossEntropyOptions): Promise<ElementwiseTensorResult>;
 export async function binaryCrossEntropy(input: unknown, target: unknown, opts?: BinaryCrossEntropyOptions): Promise<ElementwiseHostResult | ElementwiseTensorResult> {
-  return (await runAsync('bceProb', 'binaryCrossEntropy', input, target, opts)) as ElementwiseHostResult | ElementwiseTensorResult;
+  return (await runLoss('lossEw', prepare('bceProb', 'binaryCrossEntropy', input, target, opts), true)) as ElementwiseHostResult | ElementwiseTensorResult;
 }
 
 /** Synchronous {@link binaryCrossEntropy} (CUDA: enqueues and returns; range errors are reported only by the async form). */
 export function binaryCrossEntropySync(input: Float32Array, target: Float32Array, opts?: BinaryCrossEntropyOptions): ElementwiseHostResult;
 export function binaryCrossEntropySync(input: Tensor, target: Tensor, opts?: BinaryCrossEntropyOptions): ElementwiseTensorResult;
 export function binaryCrossEntropySync(input: unknown, target: unknown, opts?: BinaryCrossEntropyOptions): ElementwiseHostResult | ElementwiseTensorResult {
-  return runSync('bceProb', 'binaryCrossEntropySync', input, target, opts) as ElementwiseHostResult | ElementwiseTensorResult;
+  return runLoss('lossEw', prepare('bceProb', 'binaryCrossEntropySync', input, target, opts), false) as ElementwiseHostResult | ElementwiseTensorResult;
 }
 
 /**
@@ -252,14 +227,14 @@ export function binaryCrossEntropySync(input: unknown, target: unknown, opts?: B
 export async function sigmoidFocalLoss(logits: Float32Array, targets: Float32Array, opts?: SigmoidFocalLossOptions): Promise<ElementwiseHostResult>;
 export async function sigmoidFocalLoss(logits: Tensor, targets: Tensor, opts?: SigmoidFocalLossOptions): Promise<ElementwiseTensorResult>;
 export async function sigmoidFocalLoss(logits: unknown, targets: unknown, opts?: SigmoidFocalLossOptions): Promise<ElementwiseHostResult | ElementwiseTensorResult> {
-  return (await runAsync('focal', 'sigmoidFocalLoss', logits, targets, opts)) as ElementwiseHostResult | ElementwiseTensorResult;
+  return (await runLoss('lossEw', prepare('focal', 'sigmoidFocalLoss', logits, targets, opts), true)) as ElementwiseHostResult | ElementwiseTensorResult;
 }
 
 /** Synchronous {@link sigmoidFocalLoss}. */
 export function sigmoidFocalLossSync(logits: Float32Array, targets: Float32Array, opts?: SigmoidFocalLossOptions): ElementwiseHostResult;
 export function sigmoidFocalLossSync(logits: Tensor, targets: Tensor, opts?: SigmoidFocalLossOptions): ElementwiseTensorResult;
 export function sigmoidFocalLossSync(logits: unknown, targets: unknown, opts?: SigmoidFocalLossOptions): ElementwiseHostResult | ElementwiseTensorResult {
-  return runSync('focal', 'sigmoidFocalLossSync', logits, targets, opts) as ElementwiseHostResult | ElementwiseTensorResult;
+  return runLoss('lossEw', prepare('focal', 'sigmoidFocalLossSync', logits, targets, opts), false) as ElementwiseHostResult | ElementwiseTensorResult;
 }
 
 /**
@@ -272,14 +247,14 @@ export function sigmoidFocalLossSync(logits: unknown, targets: unknown, opts?: S
 export async function softMarginLoss(input: Float32Array, target: Float32Array, opts?: SoftMarginLossOptions): Promise<ElementwiseHostResult>;
 export async function softMarginLoss(input: Tensor, target: Tensor, opts?: SoftMarginLossOptions): Promise<ElementwiseTensorResult>;
 export async function softMarginLoss(input: unknown, target: unknown, opts?: SoftMarginLossOptions): Promise<ElementwiseHostResult | ElementwiseTensorResult> {
-  return (await runAsync('softMargin', 'softMarginLoss', input, target, opts)) as ElementwiseHostResult | ElementwiseTensorResult;
+  return (await runLoss('lossEw', prepare('softMargin', 'softMarginLoss', input, target, opts), true)) as ElementwiseHostResult | ElementwiseTensorResult;
 }
 
 /** Synchronous {@link softMarginLoss}. */
 export function softMarginLossSync(input: Float32Array, target: Float32Array, opts?: SoftMarginLossOptions): ElementwiseHostResult;
 export function softMarginLossSync(input: Tensor, target: Tensor, opts?: SoftMarginLossOptions): ElementwiseTensorResult;
 export function softMarginLossSync(input: unknown, target: unknown, opts?: SoftMarginLossOptions): ElementwiseHostResult | ElementwiseTensorResult {
-  return runSync('softMargin', 'softMarginLossSync', input, target, opts) as ElementwiseHostResult | ElementwiseTensorResult;
+  return runLoss('lossEw', prepare('softMargin', 'softMarginLossSync', input, target, opts), false) as ElementwiseHostResult | ElementwiseTensorResult;
 }
 
 /**
@@ -293,14 +268,14 @@ export function softMarginLossSync(input: unknown, target: unknown, opts?: SoftM
 export async function hingeEmbeddingLoss(input: Float32Array, target: Float32Array, opts?: HingeEmbeddingLossOptions): Promise<ElementwiseHostResult>;
 export async function hingeEmbeddingLoss(input: Tensor, target: Tensor, opts?: HingeEmbeddingLossOptions): Promise<ElementwiseTensorResult>;
 export async function hingeEmbeddingLoss(input: unknown, target: unknown, opts?: HingeEmbeddingLossOptions): Promise<ElementwiseHostResult | ElementwiseTensorResult> {
-  return (await runAsync('hingeEmbedding', 'hingeEmbeddingLoss', input, target, opts)) as ElementwiseHostResult | ElementwiseTensorResult;
+  return (await runLoss('lossEw', prepare('hingeEmbedding', 'hingeEmbeddingLoss', input, target, opts), true)) as ElementwiseHostResult | ElementwiseTensorResult;
 }
 
 /** Synchronous {@link hingeEmbeddingLoss}. */
 export function hingeEmbeddingLossSync(input: Float32Array, target: Float32Array, opts?: HingeEmbeddingLossOptions): ElementwiseHostResult;
 export function hingeEmbeddingLossSync(input: Tensor, target: Tensor, opts?: HingeEmbeddingLossOptions): ElementwiseTensorResult;
 export function hingeEmbeddingLossSync(input: unknown, target: unknown, opts?: HingeEmbeddingLossOptions): ElementwiseHostResult | ElementwiseTensorResult {
-  return runSync('hingeEmbedding', 'hingeEmbeddingLossSync', input, target, opts) as ElementwiseHostResult | ElementwiseTensorResult;
+  return runLoss('lossEw', prepare('hingeEmbedding', 'hingeEmbeddingLossSync', input, target, opts), false) as ElementwiseHostResult | ElementwiseTensorResult;
 }
 
 /**
@@ -316,14 +291,14 @@ export function hingeEmbeddingLossSync(input: unknown, target: unknown, opts?: H
 export async function klDiv(input: Float32Array, target: Float32Array, opts?: KlDivOptions): Promise<KlDivHostResult>;
 export async function klDiv(input: Tensor, target: Tensor, opts?: KlDivOptions): Promise<KlDivTensorResult>;
 export async function klDiv(input: unknown, target: unknown, opts?: KlDivOptions): Promise<KlDivHostResult | KlDivTensorResult> {
-  return withTargetGrad(await runAsync('klDiv', 'klDiv', input, target, opts));
+  return withTargetGrad(await runLoss('lossEw', prepare('klDiv', 'klDiv', input, target, opts), true));
 }
 
 /** Synchronous {@link klDiv}. */
 export function klDivSync(input: Float32Array, target: Float32Array, opts?: KlDivOptions): KlDivHostResult;
 export function klDivSync(input: Tensor, target: Tensor, opts?: KlDivOptions): KlDivTensorResult;
 export function klDivSync(input: unknown, target: unknown, opts?: KlDivOptions): KlDivHostResult | KlDivTensorResult {
-  return withTargetGrad(runSync('klDiv', 'klDivSync', input, target, opts));
+  return withTargetGrad(runLoss('lossEw', prepare('klDiv', 'klDivSync', input, target, opts), false));
 }
 
 function withTargetGrad(r: LossHostResult | LossTensorResult): KlDivHostResult | KlDivTensorResult {
@@ -345,12 +320,12 @@ function withTargetGrad(r: LossHostResult | LossTensorResult): KlDivHostResult |
 export async function marginBce(logits: Float32Array, targets: Float32Array, opts?: MarginBceOptions): Promise<ElementwiseHostResult>;
 export async function marginBce(logits: Tensor, targets: Tensor, opts?: MarginBceOptions): Promise<ElementwiseTensorResult>;
 export async function marginBce(logits: unknown, targets: unknown, opts?: MarginBceOptions): Promise<ElementwiseHostResult | ElementwiseTensorResult> {
-  return (await runAsync('marginBce', 'marginBce', logits, targets, opts)) as ElementwiseHostResult | ElementwiseTensorResult;
+  return (await runLoss('lossEw', prepare('marginBce', 'marginBce', logits, targets, opts), true)) as ElementwiseHostResult | ElementwiseTensorResult;
 }
 
 /** Synchronous {@link marginBce}. */
 export function marginBceSync(logits: Float32Array, targets: Float32Array, opts?: MarginBceOptions): ElementwiseHostResult;
 export function marginBceSync(logits: Tensor, targets: Tensor, opts?: MarginBceOptions): ElementwiseTensorResult;
 export function marginBceSync(logits: unknown, targets: unknown, opts?: MarginBceOptions): ElementwiseHostResult | ElementwiseTensorResult {
-  return runSync('marginBce', 'marginBceSync', logits, targets, opts) as ElementwiseHostResult | ElementwiseTensorResult;
+  return runLoss('lossEw', prepare('marginBce', 'marginBceSync', logits, targets, opts), false) as ElementwiseHostResult | ElementwiseTensorResult;
 }

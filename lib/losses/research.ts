@@ -9,9 +9,9 @@
 import type { Operand, ResearchSpec } from '../binding';
 import { deviceIndex } from '../device';
 import { ValidationError } from '../errors';
-import { native } from '../loader';
 import { Tensor, allocTensor, shapeSize } from '../tensor';
 import { Reduction, bool, checkOptions, finiteNumber, reductionCode } from '../validate';
+import { Prepared, runLoss } from './common';
 
 /** Native kinds: the order of ResearchKind in native/ops/research_args.h. */
 const KIND = { overlap: 0, basnet: 1, anyLoss: 2, mw: 3, paBce: 4, triBce: 5 } as const;
@@ -154,13 +154,7 @@ function num(v: unknown, name: string, dflt: number): number {
   return v === undefined ? dflt : finiteNumber(v, name);
 }
 
-interface Prepared {
-  spec: ResearchSpec;
-  finish(): ResearchHostResult | ResearchTensorResult | TriBceHostResult | TriBceTensorResult;
-  fail(): void;
-}
-
-function prepare(plan: Plan, opts: Record<string, unknown>): Prepared {
+function prepare(plan: Plan, opts: Record<string, unknown>): Prepared<ResearchHostResult | ResearchTensorResult | TriBceHostResult | TriBceTensorResult, ResearchSpec> {
   const wantGrad = bool(opts.grad, 'grad', true);
   const vals = plan.inputs.map(([, v]) => v);
   const names = plan.inputs.map(([k]) => k);
@@ -252,26 +246,9 @@ function prepare(plan: Plan, opts: Record<string, unknown>): Prepared {
   };
 }
 
-async function runAsync(plan: Plan, opts: Record<string, unknown>): Promise<any> {
-  const p = prepare(plan, opts);
-  try {
-    await native().binding.researchLoss(p.spec, true);
-  } catch (e) {
-    p.fail();
-    throw e;
-  }
-  return p.finish();
-}
-
-function runSync(plan: Plan, opts: Record<string, unknown>): any {
-  const p = prepare(plan, opts);
-  try {
-    native().binding.researchLoss(p.spec, false);
-  } catch (e) {
-    p.fail();
-    throw e;
-  }
-  return p.finish();
+/** Validates and runs one call of `plan` (async: a promise); each public function types its own result. */
+function run(plan: Plan, opts: Record<string, unknown>, async: boolean): any {
+  return runLoss('researchLoss', prepare(plan, opts), async);
 }
 
 // ---- plans ----------------------------------------------------------------------------
@@ -437,13 +414,13 @@ function opts(raw: unknown, name: string): Record<string, unknown> {
 export async function diceLoss(input: Float32Array, target: Float32Array, opts?: DiceLossOptions): Promise<ResearchHostResult>;
 export async function diceLoss(input: Tensor, target: Tensor, opts?: DiceLossOptions): Promise<ResearchTensorResult>;
 export async function diceLoss(input: unknown, target: unknown, o?: DiceLossOptions): Promise<ResearchHostResult | ResearchTensorResult> {
-  return runAsync(overlapPlan('diceLoss', true, input, target, o), opts(o, 'diceLoss'));
+  return run(overlapPlan('diceLoss', true, input, target, o), opts(o, 'diceLoss'), true);
 }
 /** Synchronous {@link diceLoss} (CUDA: enqueues and returns). */
 export function diceLossSync(input: Float32Array, target: Float32Array, opts?: DiceLossOptions): ResearchHostResult;
 export function diceLossSync(input: Tensor, target: Tensor, opts?: DiceLossOptions): ResearchTensorResult;
 export function diceLossSync(input: unknown, target: unknown, o?: DiceLossOptions): ResearchHostResult | ResearchTensorResult {
-  return runSync(overlapPlan('diceLossSync', true, input, target, o), opts(o, 'diceLossSync'));
+  return run(overlapPlan('diceLossSync', true, input, target, o), opts(o, 'diceLossSync'), false);
 }
 
 /**
@@ -456,13 +433,13 @@ export function diceLossSync(input: unknown, target: unknown, o?: DiceLossOption
 export async function softIoULoss(input: Float32Array, target: Float32Array, opts?: SoftIoULossOptions): Promise<ResearchHostResult>;
 export async function softIoULoss(input: Tensor, target: Tensor, opts?: SoftIoULossOptions): Promise<ResearchTensorResult>;
 export async function softIoULoss(input: unknown, target: unknown, o?: SoftIoULossOptions): Promise<ResearchHostResult | ResearchTensorResult> {
-  return runAsync(overlapPlan('softIoULoss', false, input, target, o), opts(o, 'softIoULoss'));
+  return run(overlapPlan('softIoULoss', false, input, target, o), opts(o, 'softIoULoss'), true);
 }
 /** Synchronous {@link softIoULoss}. */
 export function softIoULossSync(input: Float32Array, target: Float32Array, opts?: SoftIoULossOptions): ResearchHostResult;
 export function softIoULossSync(input: Tensor, target: Tensor, opts?: SoftIoULossOptions): ResearchTensorResult;
 export function softIoULossSync(input: unknown, target: unknown, o?: SoftIoULossOptions): ResearchHostResult | ResearchTensorResult {
-  return runSync(overlapPlan('softIoULossSync', false, input, target, o), opts(o, 'softIoULossSync'));
+  return run(overlapPlan('softIoULossSync', false, input, target, o), opts(o, 'softIoULossSync'), false);
 }
 
 /**
@@ -482,13 +459,13 @@ export function softIoULossSync(input: unknown, target: unknown, o?: SoftIoULoss
 export async function basnetHybrid(P: Float32Array, G: Float32Array, opts?: BasnetHybridOptions): Promise<ResearchHostResult>;
 export async function basnetHybrid(P: Tensor, G: Tensor, opts?: BasnetHybridOptions): Promise<ResearchTensorResult>;
 export async function basnetHybrid(P: unknown, G: unknown, o?: BasnetHybridOptions): Promise<ResearchHostResult | ResearchTensorResult> {
-  return runAsync(basnetPlan('basnetHybrid', P, G, o), opts(o, 'basnetHybrid'));
+  return run(basnetPlan('basnetHybrid', P, G, o), opts(o, 'basnetHybrid'), true);
 }
 /** Synchronous {@link basnetHybrid} (CUDA: enqueues and returns; range errors only from the async form). */
 export function basnetHybridSync(P: Float32Array, G: Float32Array, opts?: BasnetHybridOptions): ResearchHostResult;
 export function basnetHybridSync(P: Tensor, G: Tensor, opts?: BasnetHybridOptions): ResearchTensorResult;
 export function basnetHybridSync(P: unknown, G: unknown, o?: BasnetHybridOptions): ResearchHostResult | ResearchTensorResult {
-  return runSync(basnetPlan('basnetHybridSync', P, G, o), opts(o, 'basnetHybridSync'));
+  return run(basnetPlan('basnetHybridSync', P, G, o), opts(o, 'basnetHybridSync'), false);
 }
 
 /**
@@ -507,13 +484,13 @@ export function basnetHybridSync(P: unknown, G: unknown, o?: BasnetHybridOptions
 export async function anyLoss(p: Float32Array, y: Float32Array, opts: AnyLossOptions): Promise<ResearchHostResult>;
 export async function anyLoss(p: Tensor, y: Tensor, opts: AnyLossOptions): Promise<ResearchTensorResult>;
 export async function anyLoss(p: unknown, y: unknown, o?: AnyLossOptions): Promise<ResearchHostResult | ResearchTensorResult> {
-  return runAsync(anyPlan('anyLoss', p, y, o), opts(o, 'anyLoss'));
+  return run(anyPlan('anyLoss', p, y, o), opts(o, 'anyLoss'), true);
 }
 /** Synchronous {@link anyLoss}. */
 export function anyLossSync(p: Float32Array, y: Float32Array, opts: AnyLossOptions): ResearchHostResult;
 export function anyLossSync(p: Tensor, y: Tensor, opts: AnyLossOptions): ResearchTensorResult;
 export function anyLossSync(p: unknown, y: unknown, o?: AnyLossOptions): ResearchHostResult | ResearchTensorResult {
-  return runSync(anyPlan('anyLossSync', p, y, o), opts(o, 'anyLossSync'));
+  return run(anyPlan('anyLossSync', p, y, o), opts(o, 'anyLossSync'), false);
 }
 
 /**
@@ -532,13 +509,13 @@ export function anyLossSync(p: unknown, y: unknown, o?: AnyLossOptions): Researc
 export async function mwLoss(scores: Float32Array, opts: MwLossOptions & { shape: readonly number[] }): Promise<ResearchHostResult>;
 export async function mwLoss(scores: Tensor, opts?: MwLossOptions): Promise<ResearchTensorResult>;
 export async function mwLoss(scores: unknown, o?: MwLossOptions): Promise<ResearchHostResult | ResearchTensorResult> {
-  return runAsync(mwPlan('mwLoss', scores, o), opts(o, 'mwLoss'));
+  return run(mwPlan('mwLoss', scores, o), opts(o, 'mwLoss'), true);
 }
 /** Synchronous {@link mwLoss}. */
 export function mwLossSync(scores: Float32Array, opts: MwLossOptions & { shape: readonly number[] }): ResearchHostResult;
 export function mwLossSync(scores: Tensor, opts?: MwLossOptions): ResearchTensorResult;
 export function mwLossSync(scores: unknown, o?: MwLossOptions): ResearchHostResult | ResearchTensorResult {
-  return runSync(mwPlan('mwLossSync', scores, o), opts(o, 'mwLossSync'));
+  return run(mwPlan('mwLossSync', scores, o), opts(o, 'mwLossSync'), false);
 }
 
 /**
@@ -556,13 +533,13 @@ export function mwLossSync(scores: unknown, o?: MwLossOptions): ResearchHostResu
 export async function paBce(scores: Float32Array, pnl: Float32Array, opts?: PaBceOptions): Promise<ResearchHostResult>;
 export async function paBce(scores: Tensor, pnl: Tensor, opts?: PaBceOptions): Promise<ResearchTensorResult>;
 export async function paBce(scores: unknown, pnl: unknown, o?: PaBceOptions): Promise<ResearchHostResult | ResearchTensorResult> {
-  return runAsync(paPlan('paBce', scores, pnl, o), opts(o, 'paBce'));
+  return run(paPlan('paBce', scores, pnl, o), opts(o, 'paBce'), true);
 }
 /** Synchronous {@link paBce}. */
 export function paBceSync(scores: Float32Array, pnl: Float32Array, opts?: PaBceOptions): ResearchHostResult;
 export function paBceSync(scores: Tensor, pnl: Tensor, opts?: PaBceOptions): ResearchTensorResult;
 export function paBceSync(scores: unknown, pnl: unknown, o?: PaBceOptions): ResearchHostResult | ResearchTensorResult {
-  return runSync(paPlan('paBceSync', scores, pnl, o), opts(o, 'paBceSync'));
+  return run(paPlan('paBceSync', scores, pnl, o), opts(o, 'paBceSync'), false);
 }
 
 /**
@@ -579,11 +556,11 @@ export function paBceSync(scores: unknown, pnl: unknown, o?: PaBceOptions): Rese
 export async function triBce(zD: Float32Array, zS: Float32Array, y: Float32Array, opts?: TriBceOptions): Promise<TriBceHostResult>;
 export async function triBce(zD: Tensor, zS: Tensor, y: Tensor, opts?: TriBceOptions): Promise<TriBceTensorResult>;
 export async function triBce(zD: unknown, zS: unknown, y: unknown, o?: TriBceOptions): Promise<TriBceHostResult | TriBceTensorResult> {
-  return runAsync(triPlan('triBce', zD, zS, y, o), opts(o, 'triBce'));
+  return run(triPlan('triBce', zD, zS, y, o), opts(o, 'triBce'), true);
 }
 /** Synchronous {@link triBce}. */
 export function triBceSync(zD: Float32Array, zS: Float32Array, y: Float32Array, opts?: TriBceOptions): TriBceHostResult;
 export function triBceSync(zD: Tensor, zS: Tensor, y: Tensor, opts?: TriBceOptions): TriBceTensorResult;
 export function triBceSync(zD: unknown, zS: unknown, y: unknown, o?: TriBceOptions): TriBceHostResult | TriBceTensorResult {
-  return runSync(triPlan('triBceSync', zD, zS, y, o), opts(o, 'triBceSync'));
+  return run(triPlan('triBceSync', zD, zS, y, o), opts(o, 'triBceSync'), false);
 }

@@ -10,9 +10,9 @@
 import type { NativeBuffer, Operand, RowLossSpec } from '../binding';
 import { deviceIndex } from '../device';
 import { ValidationError, show } from '../errors';
-import { native } from '../loader';
 import { Tensor, allocTensor, shapeSize, tensor } from '../tensor';
 import { Reduction, bool, checkOptions, finiteNumber, reductionCode } from '../validate';
+import { Prepared, runLoss } from './common';
 
 /** Options every row-wise loss accepts. */
 export interface RowLossOptions {
@@ -74,12 +74,6 @@ interface Params {
   nState?: number;
 }
 
-interface Prepared<R> {
-  spec: RowLossSpec;
-  finish(): R;
-  fail(): void;
-}
-
 function same(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
@@ -105,7 +99,7 @@ function prepare(
   hasY: boolean,
   params: Params,
   extraOperands: (device: number, rows: number, host: boolean) => Params = () => ({}),
-): Prepared<RowLossHostResult | RowLossTensorResult> {
+): Prepared<RowLossHostResult | RowLossTensorResult, RowLossSpec> {
   const reduction = reductionCode(opts.reduction);
   const wantGrad = bool(opts.grad, 'grad', true);
   const base = (N: number, C: number, xo: Operand): RowLossSpec => ({
@@ -210,26 +204,6 @@ function prepare(
   };
 }
 
-async function runAsync<R>(p: Prepared<R>): Promise<R> {
-  try {
-    await native().binding.rowLoss(p.spec, true);
-  } catch (e) {
-    p.fail();
-    throw e;
-  }
-  return p.finish();
-}
-
-function runSync<R>(p: Prepared<R>): R {
-  try {
-    native().binding.rowLoss(p.spec, false);
-  } catch (e) {
-    p.fail();
-    throw e;
-  }
-  return p.finish();
-}
-
 function num(v: unknown, name: string, dflt: number): number {
   return v === undefined ? dflt : finiteNumber(v, name);
 }
@@ -273,13 +247,13 @@ function zPrep(x: unknown, y: unknown, o: unknown) {
 export async function zLoss(logits: Float32Array, targets: Int32Array, opts?: ZLossOptions): Promise<RowLossHostResult>;
 export async function zLoss(logits: Tensor, targets: Tensor, opts?: ZLossOptions): Promise<RowLossTensorResult>;
 export async function zLoss(logits: unknown, targets: unknown, opts?: ZLossOptions): Promise<HostOrTensor> {
-  return runAsync(zPrep(logits, targets, opts));
+  return runLoss('rowLoss', zPrep(logits, targets, opts), true);
 }
 /** Synchronous {@link zLoss}. */
 export function zLossSync(logits: Float32Array, targets: Int32Array, opts?: ZLossOptions): RowLossHostResult;
 export function zLossSync(logits: Tensor, targets: Tensor, opts?: ZLossOptions): RowLossTensorResult;
 export function zLossSync(logits: unknown, targets: unknown, opts?: ZLossOptions): HostOrTensor {
-  return runSync(zPrep(logits, targets, opts));
+  return runLoss('rowLoss', zPrep(logits, targets, opts), false);
 }
 
 // ---- comp-sum / GCE -------------------------------------------------------------------
@@ -324,13 +298,13 @@ function gcePrep(x: unknown, y: unknown, o: unknown) {
 export async function compSumLoss(logits: Float32Array, targets: Int32Array, opts?: CompSumOptions): Promise<RowLossHostResult>;
 export async function compSumLoss(logits: Tensor, targets: Tensor, opts?: CompSumOptions): Promise<RowLossTensorResult>;
 export async function compSumLoss(logits: unknown, targets: unknown, opts?: CompSumOptions): Promise<HostOrTensor> {
-  return runAsync(compPrep(logits, targets, opts));
+  return runLoss('rowLoss', compPrep(logits, targets, opts), true);
 }
 /** Synchronous {@link compSumLoss}. */
 export function compSumLossSync(logits: Float32Array, targets: Int32Array, opts?: CompSumOptions): RowLossHostResult;
 export function compSumLossSync(logits: Tensor, targets: Tensor, opts?: CompSumOptions): RowLossTensorResult;
 export function compSumLossSync(logits: unknown, targets: unknown, opts?: CompSumOptions): HostOrTensor {
-  return runSync(compPrep(logits, targets, opts));
+  return runLoss('rowLoss', compPrep(logits, targets, opts), false);
 }
 
 /**
@@ -341,13 +315,13 @@ export function compSumLossSync(logits: unknown, targets: unknown, opts?: CompSu
 export async function generalizedCrossEntropy(logits: Float32Array, targets: Int32Array, opts?: GeneralizedCrossEntropyOptions): Promise<RowLossHostResult>;
 export async function generalizedCrossEntropy(logits: Tensor, targets: Tensor, opts?: GeneralizedCrossEntropyOptions): Promise<RowLossTensorResult>;
 export async function generalizedCrossEntropy(logits: unknown, targets: unknown, opts?: GeneralizedCrossEntropyOptions): Promise<HostOrTensor> {
-  return runAsync(gcePrep(logits, targets, opts));
+  return runLoss('rowLoss', gcePrep(logits, targets, opts), true);
 }
 /** Synchronous {@link generalizedCrossEntropy}. */
 export function generalizedCrossEntropySync(logits: Float32Array, targets: Int32Array, opts?: GeneralizedCrossEntropyOptions): RowLossHostResult;
 export function generalizedCrossEntropySync(logits: Tensor, targets: Tensor, opts?: GeneralizedCrossEntropyOptions): RowLossTensorResult;
 export function generalizedCrossEntropySync(logits: unknown, targets: unknown, opts?: GeneralizedCrossEntropyOptions): HostOrTensor {
-  return runSync(gcePrep(logits, targets, opts));
+  return runLoss('rowLoss', gcePrep(logits, targets, opts), false);
 }
 
 // ---- RMT symmetric cross-entropy ---------------------------------------------------------
@@ -369,13 +343,13 @@ function rmtPrep(x: unknown, t: unknown, o: unknown) {
 export async function rmtSymmetricCrossEntropy(student: Float32Array, teacher: Float32Array, opts?: RowLossOptions): Promise<RowLossHostResult>;
 export async function rmtSymmetricCrossEntropy(student: Tensor, teacher: Tensor, opts?: RowLossOptions): Promise<RowLossTensorResult>;
 export async function rmtSymmetricCrossEntropy(student: unknown, teacher: unknown, opts?: RowLossOptions): Promise<HostOrTensor> {
-  return runAsync(rmtPrep(student, teacher, opts));
+  return runLoss('rowLoss', rmtPrep(student, teacher, opts), true);
 }
 /** Synchronous {@link rmtSymmetricCrossEntropy}. */
 export function rmtSymmetricCrossEntropySync(student: Float32Array, teacher: Float32Array, opts?: RowLossOptions): RowLossHostResult;
 export function rmtSymmetricCrossEntropySync(student: Tensor, teacher: Tensor, opts?: RowLossOptions): RowLossTensorResult;
 export function rmtSymmetricCrossEntropySync(student: unknown, teacher: unknown, opts?: RowLossOptions): HostOrTensor {
-  return runSync(rmtPrep(student, teacher, opts));
+  return runLoss('rowLoss', rmtPrep(student, teacher, opts), false);
 }
 
 // ---- knowledge distillation ------------------------------------------------------------------
@@ -401,13 +375,13 @@ function kdPrep(x: unknown, t: unknown, o: unknown) {
 export async function kdLoss(student: Float32Array, teacher: Float32Array, opts?: TemperatureOptions): Promise<RowLossHostResult>;
 export async function kdLoss(student: Tensor, teacher: Tensor, opts?: TemperatureOptions): Promise<RowLossTensorResult>;
 export async function kdLoss(student: unknown, teacher: unknown, opts?: TemperatureOptions): Promise<HostOrTensor> {
-  return runAsync(kdPrep(student, teacher, opts));
+  return runLoss('rowLoss', kdPrep(student, teacher, opts), true);
 }
 /** Synchronous {@link kdLoss}. */
 export function kdLossSync(student: Float32Array, teacher: Float32Array, opts?: TemperatureOptions): RowLossHostResult;
 export function kdLossSync(student: Tensor, teacher: Tensor, opts?: TemperatureOptions): RowLossTensorResult;
 export function kdLossSync(student: unknown, teacher: unknown, opts?: TemperatureOptions): HostOrTensor {
-  return runSync(kdPrep(student, teacher, opts));
+  return runLoss('rowLoss', kdPrep(student, teacher, opts), false);
 }
 
 // ---- decoupled softmax (DEXML) -----------------------------------------------------------------
@@ -431,13 +405,13 @@ function dexPrep(x: unknown, m: unknown, o: unknown) {
 export async function decoupledSoftmax(scores: Float32Array, positives: Float32Array, opts?: RowLossOptions): Promise<RowLossHostResult>;
 export async function decoupledSoftmax(scores: Tensor, positives: Tensor, opts?: RowLossOptions): Promise<RowLossTensorResult>;
 export async function decoupledSoftmax(scores: unknown, positives: unknown, opts?: RowLossOptions): Promise<HostOrTensor> {
-  return runAsync(dexPrep(scores, positives, opts));
+  return runLoss('rowLoss', dexPrep(scores, positives, opts), true);
 }
 /** Synchronous {@link decoupledSoftmax}. */
 export function decoupledSoftmaxSync(scores: Float32Array, positives: Float32Array, opts?: RowLossOptions): RowLossHostResult;
 export function decoupledSoftmaxSync(scores: Tensor, positives: Tensor, opts?: RowLossOptions): RowLossTensorResult;
 export function decoupledSoftmaxSync(scores: unknown, positives: unknown, opts?: RowLossOptions): HostOrTensor {
-  return runSync(dexPrep(scores, positives, opts));
+  return runLoss('rowLoss', dexPrep(scores, positives, opts), false);
 }
 
 // ---- Plackett–Luce distillation ------------------------------------------------------------------
@@ -460,13 +434,13 @@ function pldPrep(x: unknown, t: unknown, y: unknown, o: unknown) {
 export async function plackettLuceDistillation(student: Float32Array, teacher: Float32Array, targets: Int32Array, opts?: TemperatureOptions): Promise<RowLossHostResult>;
 export async function plackettLuceDistillation(student: Tensor, teacher: Tensor, targets: Tensor, opts?: TemperatureOptions): Promise<RowLossTensorResult>;
 export async function plackettLuceDistillation(student: unknown, teacher: unknown, targets: unknown, opts?: TemperatureOptions): Promise<HostOrTensor> {
-  return runAsync(pldPrep(student, teacher, targets, opts));
+  return runLoss('rowLoss', pldPrep(student, teacher, targets, opts), true);
 }
 /** Synchronous {@link plackettLuceDistillation}. */
 export function plackettLuceDistillationSync(student: Float32Array, teacher: Float32Array, targets: Int32Array, opts?: TemperatureOptions): RowLossHostResult;
 export function plackettLuceDistillationSync(student: Tensor, teacher: Tensor, targets: Tensor, opts?: TemperatureOptions): RowLossTensorResult;
 export function plackettLuceDistillationSync(student: unknown, teacher: unknown, targets: unknown, opts?: TemperatureOptions): HostOrTensor {
-  return runSync(pldPrep(student, teacher, targets, opts));
+  return runLoss('rowLoss', pldPrep(student, teacher, targets, opts), false);
 }
 
 // ---- LDR-KL / ALDR-KL ----------------------------------------------------------------------------------
@@ -510,13 +484,13 @@ function ldrPrep(x: unknown, y: unknown, o: unknown) {
 export async function ldrKl(logits: Float32Array, targets: Int32Array, opts?: LdrKlOptions): Promise<RowLossHostResult>;
 export async function ldrKl(logits: Tensor, targets: Tensor, opts?: LdrKlOptions): Promise<RowLossTensorResult>;
 export async function ldrKl(logits: unknown, targets: unknown, opts?: LdrKlOptions): Promise<HostOrTensor> {
-  return runAsync(ldrPrep(logits, targets, opts));
+  return runLoss('rowLoss', ldrPrep(logits, targets, opts), true);
 }
 /** Synchronous {@link ldrKl}. */
 export function ldrKlSync(logits: Float32Array, targets: Int32Array, opts?: LdrKlOptions): RowLossHostResult;
 export function ldrKlSync(logits: Tensor, targets: Tensor, opts?: LdrKlOptions): RowLossTensorResult;
 export function ldrKlSync(logits: unknown, targets: unknown, opts?: LdrKlOptions): HostOrTensor {
-  return runSync(ldrPrep(logits, targets, opts));
+  return runLoss('rowLoss', ldrPrep(logits, targets, opts), false);
 }
 
 /** Options of the {@link AldrKl} constructor. */
@@ -631,14 +605,14 @@ export class AldrKl {
   async loss(logits: Float32Array, targets: Int32Array, sampleIndices: Int32Array, opts?: AldrKlOptions): Promise<RowLossHostResult>;
   async loss(logits: Tensor, targets: Tensor, sampleIndices: Tensor, opts?: AldrKlOptions): Promise<RowLossTensorResult>;
   async loss(logits: unknown, targets: unknown, sampleIndices: unknown, opts?: AldrKlOptions): Promise<HostOrTensor> {
-    return runAsync(this.#prep(logits, targets, sampleIndices, opts));
+    return runLoss('rowLoss', this.#prep(logits, targets, sampleIndices, opts), true);
   }
 
   /** Synchronous {@link AldrKl.loss}. */
   lossSync(logits: Float32Array, targets: Int32Array, sampleIndices: Int32Array, opts?: AldrKlOptions): RowLossHostResult;
   lossSync(logits: Tensor, targets: Tensor, sampleIndices: Tensor, opts?: AldrKlOptions): RowLossTensorResult;
   lossSync(logits: unknown, targets: unknown, sampleIndices: unknown, opts?: AldrKlOptions): HostOrTensor {
-    return runSync(this.#prep(logits, targets, sampleIndices, opts));
+    return runLoss('rowLoss', this.#prep(logits, targets, sampleIndices, opts), false);
   }
 }
 
@@ -672,13 +646,13 @@ function cbcPrep(x: unknown, t: unknown, o: unknown) {
 export async function cbcLoss(student: Float32Array, teacher: Float32Array, opts?: CbcLossOptions): Promise<RowLossHostResult>;
 export async function cbcLoss(student: Tensor, teacher: Tensor, opts?: CbcLossOptions): Promise<RowLossTensorResult>;
 export async function cbcLoss(student: unknown, teacher: unknown, opts?: CbcLossOptions): Promise<HostOrTensor> {
-  return runAsync(cbcPrep(student, teacher, opts));
+  return runLoss('rowLoss', cbcPrep(student, teacher, opts), true);
 }
 /** Synchronous {@link cbcLoss}. */
 export function cbcLossSync(student: Float32Array, teacher: Float32Array, opts?: CbcLossOptions): RowLossHostResult;
 export function cbcLossSync(student: Tensor, teacher: Tensor, opts?: CbcLossOptions): RowLossTensorResult;
 export function cbcLossSync(student: unknown, teacher: unknown, opts?: CbcLossOptions): HostOrTensor {
-  return runSync(cbcPrep(student, teacher, opts));
+  return runLoss('rowLoss', cbcPrep(student, teacher, opts), false);
 }
 
 // ---- pass@N ---------------------------------------------------------------------------------------------------
@@ -707,11 +681,11 @@ function passPrep(x: unknown, y: unknown, o: unknown) {
 export async function passAtNLoss(logits: Float32Array, targets: Int32Array, opts?: PassAtNOptions): Promise<RowLossHostResult>;
 export async function passAtNLoss(logits: Tensor, targets: Tensor, opts?: PassAtNOptions): Promise<RowLossTensorResult>;
 export async function passAtNLoss(logits: unknown, targets: unknown, opts?: PassAtNOptions): Promise<HostOrTensor> {
-  return runAsync(passPrep(logits, targets, opts));
+  return runLoss('rowLoss', passPrep(logits, targets, opts), true);
 }
 /** Synchronous {@link passAtNLoss}. */
 export function passAtNLossSync(logits: Float32Array, targets: Int32Array, opts?: PassAtNOptions): RowLossHostResult;
 export function passAtNLossSync(logits: Tensor, targets: Tensor, opts?: PassAtNOptions): RowLossTensorResult;
 export function passAtNLossSync(logits: unknown, targets: unknown, opts?: PassAtNOptions): HostOrTensor {
-  return runSync(passPrep(logits, targets, opts));
+  return runLoss('rowLoss', passPrep(logits, targets, opts), false);
 }

@@ -1,0 +1,252 @@
+// Shared scaffolding of the bench/*.js scripts (never asserted in tests): command-line
+// options, the built facade, the commit and machine metadata of a result, seeded inputs,
+// memcpy bandwidth, best-of-N and benchmark.js timing, the PyTorch peer scripts in
+// bench/peers/, and the JSON result file.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { execSync, spawnSync } = require('child_process');
+
+/** The repository root. */
+const root = path.join(__dirname, '..');
+
+/** The value after `name` on the command line (`--n 1e6` -> '1e6'), or `dflt`. */
+function arg(name, dflt) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+}
+
+/** Whether the bare switch `name` (`--quick`) is on the command line. */
+function flag(name) {
+  return process.argv.includes(name);
+}
+
+/** The built facade: $BITGRAD_DIST, else dist/index.js (the addon itself: $BITGRAD_BINARY). */
+function loadBitgrad() {
+  return require(process.env.BITGRAD_DIST || path.join(root, 'dist', 'index.js'));
+}
+
+/** Default path of a result file: bench/results/<name>. */
+function resultPath(name) {
+  return path.join(root, 'bench', 'results', name);
+}
+
+/** Throws the `--gpu` error unless bitgrad `b` runs on CUDA. */
+function requireGpu(b) {
+  const report = b.backend();
+  if (report.name !== 'cuda') throw new Error(`--gpu needs a usable GPU: ${report.reason}`);
+  return report;
+}
+
+/** Short hash of HEAD, or `fallback` outside a git checkout ($BITGRAD_COMMIT, else 'unknown'). */
+function commit(fallback = process.env.BITGRAD_COMMIT || 'unknown') {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return fallback;
+  }
+}
+
+/** { cpu: model name, cores: logical CPU count }. */
+function cpuInfo() {
+  const cpus = os.cpus();
+  return { cpu: cpus[0] && cpus[0].model, cores: cpus.length };
+}
+
+/**
+ * The `machine` block of a result: cpu, cores, [memoryGiB,] node, simd path and GPU names,
+ * from bitgrad's backend report `report` (b.backend()).
+ */
+function machine(report, { memory = false } = {}) {
+  return {
+    ...cpuInfo(),
+    ...(memory ? { memoryGiB: Math.round(os.totalmem() / 2 ** 30) } : {}),
+    node: process.version,
+    simd: report.cpu.simd,
+    gpu: report.cuda.devices.map((d) => d.name),
+  };
+}
+
+// Linear congruential generators of the seeded inputs: [multiplier, increment] mod 2^32.
+const LCG = { glibc: [1103515245, 12345], numrec: [1664525, 1013904223] };
+
+/** `count` float32 values uniform in [lo, hi) from a 32-bit LCG seeded with `seed`. */
+function uniform(count, seed, lo, hi, lcg = 'glibc') {
+  const [a, c] = LCG[lcg];
+  const out = new Float32Array(count);
+  const span = hi - lo;
+  let s = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, a) + c) >>> 0;
+    out[i] = (s / 4294967296) * span + lo;
+  }
+  return out;
+}
+
+/** Seeded loss inputs: logits x uniform in [-8, 8), soft targets y = (i mod 8) / 7. */
+function lossData(count) {
+  const x = uniform(count, 12345, -8, 8);
+  const y = new Float32Array(count);
+  for (let i = 0; i < count; i++) y[i] = (i & 7) / 7;
+  return { x, y };
+}
+
+/**
+ * BCE-with-logits fwd+grad, mean, as a plain loop the way a TypeScript user would write it
+ * (float64 math): the plain-JavaScript peer. Writes the gradient into `grad`, returns the loss.
+ */
+function jsBce(x, y, grad) {
+  const count = x.length;
+  let sum = 0;
+  for (let i = 0; i < count; i++) {
+    const xi = x[i];
+    const yi = y[i];
+    const e = Math.exp(-Math.abs(xi));
+    sum += (1 - yi) * xi + Math.max(-xi, 0) + Math.log1p(e);
+    const s = xi >= 0 ? 1 / (1 + e) : e / (1 + e);
+    grad[i] = (s - yi) / count;
+  }
+  return sum / count;
+}
+
+/**
+ * memcpy source and destination of `bytes` each, both written first: an untouched
+ * zero-filled source is backed by the kernel's shared zero page, which reads from cache
+ * and would overstate the bandwidth.
+ */
+function copyBuffers(bytes) {
+  const src = new Uint8Array(bytes).fill(0x5a);
+  const dst = new Uint8Array(bytes).fill(1);
+  return { src, dst };
+}
+
+/**
+ * A runSuite case timing a memcpy (TypedArray.set, one thread) of `bytes`, counted as
+ * 2 x bytes moved (read + write); named `memcpy <bytes> B (<label>)`; `extra` is merged in.
+ */
+function memcpyCase(bytes, label, extra = {}) {
+  const { src, dst } = copyBuffers(bytes);
+  return { ...extra, name: `memcpy ${bytes} B${label ? ` (${label})` : ''}`, fn: () => dst.set(src), elements: 0, bytes: 2 * bytes };
+}
+
+/**
+ * Best seconds of `fn()` over `reps` timed runs after one untimed warm-up; `after(result)`
+ * (say, dispose) runs after each call, outside the timing.
+ */
+function bestTime(fn, reps, after) {
+  const warm = fn();
+  if (after) after(warm);
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = process.hrtime.bigint();
+    const out = fn();
+    const t = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (after) after(out);
+    if (t < best) best = t;
+  }
+  return best;
+}
+
+/** Single-thread memcpy of `bytes` (written buffers), best of `reps`: { seconds, gbPerSec } (read + write). */
+function measureMemcpy(bytes, reps) {
+  const { src, dst } = copyBuffers(bytes);
+  const seconds = bestTime(() => dst.set(src), reps);
+  return { seconds, gbPerSec: (2 * bytes) / seconds / 1e9 };
+}
+
+/**
+ * Runs benchmark.js cases; resolves to one result row each, in order. A case:
+ * { name, fn, key?, defer?, setup?, elements, bytes, slow? (3 samples, no time budget),
+ * scale? (mean multiplied by it, for a timed subset), note? }. `maxTime`: seconds per case.
+ */
+function runSuite(cases, { maxTime }) {
+  const Benchmark = require('benchmark');
+  return new Promise((resolve) => {
+    const suite = new Benchmark.Suite();
+    for (const c of cases)
+      suite.add(c.name, c.fn, { defer: !!c.defer, maxTime: c.slow ? 0 : maxTime, minSamples: c.slow ? 3 : 5, onStart: c.setup });
+    const results = [];
+    suite.on('cycle', (ev) => {
+      const t = ev.target;
+      const c = cases.find((k) => k.name === t.name);
+      const sec = t.stats.mean * (c.scale || 1);
+      results.push({
+        name: t.name,
+        key: c.key,
+        meanMs: +(sec * 1e3).toFixed(4),
+        rmePct: +t.stats.rme.toFixed(2),
+        samples: t.stats.sample.length,
+        elements: c.elements,
+        bytes: c.bytes,
+        elementsPerSec: c.elements ? Math.round(c.elements / sec) : undefined,
+        gbPerSec: c.bytes ? +(c.bytes / sec / 1e9).toFixed(2) : undefined,
+        ...(c.note ? { note: c.note } : {}),
+      });
+      console.log(String(t) + (c.scale ? `  (x${c.scale} -> ${(sec * 1e3).toFixed(1)} ms extrapolated)` : ''));
+    });
+    suite.on('complete', () => resolve(results));
+    suite.run({ async: true });
+  });
+}
+
+/** The Python of the PyTorch peers: $BITGRAD_TORCH_PYTHON, else $BITGRAD_PYTHON, else `dflt`. */
+function peerPython(dflt = '/usr/bin/python3') {
+  return process.env.BITGRAD_TORCH_PYTHON || process.env.BITGRAD_PYTHON || dflt;
+}
+
+/**
+ * Runs bench/peers/<script> with `args` and returns the last line of its stdout parsed as
+ * JSON, or on failure { error: the last line of stderr (else the spawn error, else the exit
+ * status), stderrTail: the last 300 characters of stderr (else the spawn error) }.
+ */
+function runPeer(script, args = [], { python = peerPython(), timeout } = {}) {
+  const r = spawnSync(python, [path.join(__dirname, 'peers', script), ...args], { encoding: 'utf8', timeout });
+  if (r.status !== 0) {
+    const error = (r.stderr || (r.error && r.error.message) || `exit ${r.status}`).toString().trim().split('\n').pop();
+    return { error, stderrTail: (r.stderr || String(r.error)).slice(-300) };
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
+/**
+ * Writes `data` as 2-space JSON to `file` (making its folder) and, unless `log` is false,
+ * prints `wrote <file>` (the path relative to the root with `relative`).
+ */
+function writeJson(file, data, { log = true, relative = false } = {}) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
+  if (log) console.log(`wrote ${relative ? path.relative(root, file) : file}`);
+}
+
+/** Runs the async `main` and exits 1 on an error, printing it. */
+function main(fn) {
+  fn().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+
+module.exports = {
+  root,
+  arg,
+  flag,
+  loadBitgrad,
+  resultPath,
+  requireGpu,
+  commit,
+  cpuInfo,
+  machine,
+  uniform,
+  lossData,
+  jsBce,
+  copyBuffers,
+  memcpyCase,
+  bestTime,
+  measureMemcpy,
+  runSuite,
+  peerPython,
+  runPeer,
+  writeJson,
+  main,
+};
