@@ -21,7 +21,7 @@ function pool(r: () => number): unknown[] {
     disposed, f2, i2, u3, { reduction: 'bogus' }, { reduction: 'none', gradOutput: 3 }, { weight: 'w' },
     { weight: Float32Array.of(1, 2, 3) }, { posWeight: NaN }, { shape: [3, 3] }, { shape: 'x' }, { grad: 'yes' },
     { checkTargets: 1 }, { device: 'tpu' }, { device: 'cuda:3' }, { weightShape: [-1] }, { gradOutput: f2 },
-    { posWeight: i2 }, { weight: disposed }, { gradInto: f2 }, { gradInto: disposed }, { gradInto: new Float32Array(2) }, Object.create(null), new Proxy({}, {}), new Map(), new Date(0),
+    { posWeight: i2 }, { weight: disposed }, { gradInto: f2 }, { gradInto: disposed }, { gradInto: new Float32Array(2) }, { into: f2 }, { into: disposed }, Object.create(null), new Proxy({}, {}), new Map(), new Date(0),
   ];
 }
 
@@ -189,6 +189,12 @@ const TARGETS: Target[] = [
   { name: 'binarize.xnorPlusPlus.forwardSync', call: (a) => bitgrad.binarize.xnorPlusPlus.forwardSync(a[0] as never, a[1] as never) },
   { name: 'binarize.xnorPlusPlus.backward', call: (a) => bitgrad.binarize.xnorPlusPlus.backward(a[0] as never, a[1] as never, a[2] as never) },
   { name: 'binarize.xnorPlusPlus.backwardSync', call: (a) => bitgrad.binarize.xnorPlusPlus.backwardSync(a[0] as never, a[1] as never, a[2] as never) },
+  { name: 'binarize.xnor.forwardSync into', call: (a) => bitgrad.binarize.xnor.forwardSync(a[0] as never, { into: a[1] as never, shape: a[2] as never }) },
+  { name: 'binarize.libraPB.backward into', call: (a) => bitgrad.binarize.libraPB.backward(a[0] as never, a[1] as never, { into: a[2] as never }) },
+  { name: 'binarize.multiBasis.backwardSync into', call: (a) => bitgrad.binarize.multiBasis.backwardSync(a[0] as never, a[1] as never, { into: a[2] as never }) },
+  { name: 'binarize.recu.forward into', call: (a) => bitgrad.binarize.recu.forward(a[0] as never, { into: a[1] as never }) },
+  { name: 'binarize.xnorPlusPlus.forwardSync into', call: (a) => bitgrad.binarize.xnorPlusPlus.forwardSync(a[0] as never, { into: a[1] as never, o: a[2] as never }) },
+  { name: 'binarize.xnorKSync into', call: (a) => bitgrad.binarize.xnorKSync(a[0] as never, { kernel: 1, into: a[1] as never }) },
   { name: 'binarize.xnorK', call: (a) => bitgrad.binarize.xnorK(a[0] as never, a[1] as never) },
   { name: 'binarize.xnorKSync', call: (a) => bitgrad.binarize.xnorKSync(a[0] as never, a[1] as never) },
   { name: 'binarize.recuTau', call: (a) => bitgrad.binarize.recuTau(a[0] as never, a[1] as never) },

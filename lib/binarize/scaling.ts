@@ -9,7 +9,9 @@
  * without `shape` is one row (a layer-wide statistic). Every statistic is a deterministic
  * reduction (fixed-order partials in double on the CPU, fixed-shape block reductions on
  * CUDA). Forward returns `{ out, alpha }` (alpha: the scale(s) used, one per row);
- * backward returns `{ grad }` plus `alphaGrad` for learnable scales.
+ * backward returns `{ grad }` plus `alphaGrad` for learnable scales. As with the
+ * estimators, `into` names a buffer for the forward `out` / the backward `grad` (same
+ * element count, shape and device as the input), so a training loop reuses its buffers.
  *
  * ```ts
  * const { out, alpha } = bitgrad.binarize.xnor.forwardSync(W, { shape: [64, 3, 3, 3] });
@@ -37,6 +39,15 @@ export interface RowOptions {
   steBoundary?: 'inclusive' | 'exclusive';
   /** Shape of a Float32Array input (default `[length]`, one row); the first axis is the output channel. */
   shape?: readonly number[];
+  /**
+   * Write the forward `out` / the backward `grad` (dL/dW) into this Float32Array or float32
+   * tensor (same element count, shape and device as the input) instead of a new one, so a
+   * training loop reuses its buffers; the result holds this very object. Wrong length,
+   * shape, device or dtype: `BITGRAD_SHAPE_MISMATCH`; a disposed tensor: `BITGRAD_DISPOSED`.
+   * Unlike the estimators it must not be (or overlap) the input or g (the row statistics and
+   * gradient sums read them after the output is written): `BITGRAD_INVALID_ARGUMENT`.
+   */
+  into?: Float32Array | Tensor;
 }
 
 /** Forward result of a row-statistic binarizer. */
@@ -166,6 +177,30 @@ function paramOf(io: Io, v: unknown, name: string, count: number): ScaleInput {
   return v;
 }
 
+function overlaps(a: Float32Array, b: unknown): boolean {
+  if (!(b instanceof Float32Array) || a.buffer !== b.buffer || a.length === 0 || b.length === 0) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/**
+ * The caller's `into` output buffer (validated as the estimators do), or a new one of
+ * `count` floats shaped `shape`. `inputs` are the operands it must not alias.
+ */
+function outOf(io: Io, into: unknown, count: number, shape: readonly number[], inputs: unknown[]): ScaleInput {
+  if (into === undefined) return io.alloc(count, shape);
+  if (io.device === null) {
+    if (!(into instanceof Float32Array && into.length === count))
+      throw bad(`into must be a Float32Array of ${count} elements`, 'BITGRAD_SHAPE_MISMATCH');
+    if (inputs.some((v) => overlaps(into, v))) throw bad('into must not overlap the input or g');
+    return into;
+  }
+  if (!(into instanceof Tensor && into.dtype === 'float32' && sameShape(into.shape, shape) && deviceIndex(into.device) === io.device))
+    throw bad(`into must be a float32 tensor of shape [${shape.join(', ')}] on the input's device`, 'BITGRAD_SHAPE_MISMATCH');
+  void into.buffer; // throws BITGRAD_DISPOSED before any allocation
+  if (inputs.includes(into)) throw bad('into must not be the input or g');
+  return into;
+}
+
 /** Runs a native call sync or async; on failure disposes what was allocated. */
 function runNative<R>(fn: 'scaleRows' | 'xnorK' | 'xnorPP', spec: Spec, io: Io, async: boolean, finish: () => R): R | Promise<R> {
   const b = native().binding as unknown as Record<string, (s: Spec, a: boolean) => unknown>;
@@ -227,8 +262,8 @@ function makeRow<O extends RowOptions>(name: string, def: RowDef<O>): RowBinariz
     if (backward) spec.g = io.op(g as ScaleInput);
     const given = (o as { alpha?: unknown }).alpha;
     if (def.learnable && given !== undefined) spec.alphaIn = io.op(paramOf(io, given, 'alpha', acount));
+    const out = outOf(io, o.into, io.n, io.shape, [x, g]);
     try {
-      const out = io.alloc(io.n, io.shape);
       spec.out = io.op(out);
       let alpha: ScaleInput | undefined;
       let dalpha: ScaleInput | undefined;
@@ -472,6 +507,8 @@ export interface XnorKOptions {
   stride?: number | readonly number[];
   /** Zero padding (default 0). */
   padding?: number | readonly number[];
+  /** Write K into this Float32Array or float32 tensor (`N Ho Wo` elements / shape `[N, Ho, Wo]`, the input's device) instead of a new one; coded errors as {@link RowOptions.into}. */
+  into?: Float32Array | Tensor;
 }
 
 function pair(v: unknown, name: string, dflt: number | undefined, min: number): [number, number] {
@@ -498,7 +535,7 @@ function kRun(x: unknown, raw: unknown, async: boolean): unknown {
   if (H + 2 * ph < kh || W + 2 * pw < kw) throw bad(`${fname}: the kernel is larger than the padded input`, 'BITGRAD_SHAPE_MISMATCH');
   const ho = Math.floor((H + 2 * ph - kh) / sh) + 1;
   const wo = Math.floor((W + 2 * pw - kw) / sw) + 1;
-  const out = io.alloc(N * ho * wo, [N, ho, wo]);
+  const out = outOf(io, o.into, N * ho * wo, [N, ho, wo], [x]);
   const spec: Spec = { n: N, c: C, h: H, w: W, kh, kw, sh, sw, ph, pw, x: io.op(x as ScaleInput), out: io.op(out) };
   return runNative('xnorK', spec, io, async, () => out);
 }
@@ -530,6 +567,8 @@ export interface XnorPPOptions {
   h?: Float32Array | Tensor;
   /** Column factor w (W values; required). */
   w?: Float32Array | Tensor;
+  /** Write the forward `y Gamma` / the backward `grad` into this Float32Array or float32 tensor (shape and device of y) instead of a new one; coded errors as {@link RowOptions.into}. */
+  into?: Float32Array | Tensor;
 }
 
 /** Backward result of {@link xnorPlusPlus}. */
@@ -556,7 +595,7 @@ function ppRun(y: unknown, g: unknown, backward: boolean, raw: unknown, async: b
     o: io.op(paramOf(io, o.o, 'o', C)), fh: io.op(paramOf(io, o.h, 'h', H)), fw: io.op(paramOf(io, o.w, 'w', W)),
   };
   if (backward) spec.g = io.op(g as ScaleInput);
-  const out = io.alloc(io.n, io.shape);
+  const out = outOf(io, o.into, io.n, io.shape, [y, g]);
   spec.out = io.op(out);
   if (!backward) return runNative('xnorPP', spec, io, async, () => out);
   const dO = io.alloc(C), dH = io.alloc(H), dW = io.alloc(W);
