@@ -23,4 +23,3 @@ export type {
   Estimator, EstimatorInput, EstimatorOutput, EstimatorOptions, BackwardResult, SteOptions, SwishSignOptions, ResteOptions,
   BiperOptions, EdeOptions, RsignOptions, RsignGrads, FdaOptions,
 } from './estimators';
-export {};
