@@ -115,47 +115,61 @@ void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
   const int64_t w0 = off >> 6;
   const int bs = static_cast<int>(off & 63);
   const int64_t hw = a.ho * a.wo;
-  int64_t ni = (pb * 64) / hw;
-  int64_t oy = (pb * 64 - ni * hw) / a.wo;
-  int64_t ox = pb * 64 - ni * hw - oy * a.wo;
-  for (int64_t l = 0; l < 64; ++l, ++ox) {
-    if (ox == a.wo) {
-      ox = 0;
-      if (++oy == a.ho) {
-        oy = 0;
-        ++ni;
+  const uint64_t last_mask = pl.last_mask;
+  const bool mask_last = pl.G > 1;
+  // Per pixel (once per panel): top-left input row / column and the word offset of
+  // that (possibly out-of-image) position; then taps outer, pixels inner, so each
+  // panel row is written contiguously.
+  int64_t iy0[64], ix0[64], base[64];
+  int npix = 0;
+  {
+    int64_t ni = (pb * 64) / hw;
+    int64_t oy = (pb * 64 - ni * hw) / a.wo;
+    int64_t ox = pb * 64 - ni * hw - oy * a.wo;
+    for (int64_t l = 0; l < 64; ++l, ++ox) {
+      if (ox == a.wo) {
+        ox = 0;
+        if (++oy == a.ho) {
+          oy = 0;
+          ++ni;
+        }
       }
+      if (pb * 64 + l >= pl.P) break;
+      iy0[l] = oy * a.sh - a.ph;
+      ix0[l] = ox * a.sw - a.pw;
+      base[l] = ((ni * a.h + iy0[l]) * a.wd + ix0[l]) * a.xwords + w0;
+      ++npix;
     }
-    const int64_t p = pb * 64 + l;
-    if (p >= pl.P) {
-      for (int64_t k = 0; k < pl.Kw; ++k) panel[k * 64 + l] = 0;
-      continue;
-    }
-    for (int64_t ky = 0; ky < a.kh; ++ky) {
-      const int64_t iy = oy * a.sh - a.ph + ky * a.dh;
-      const bool row_ok = iy >= 0 && iy < a.h;
-      for (int64_t kx = 0; kx < a.kw; ++kx) {
-        const int64_t ix = ox * a.sw - a.pw + kx * a.dw;
-        uint64_t* dst = panel + (ky * a.kw + kx) * gw * 64 + l;
-        if (!row_ok || ix < 0 || ix >= a.wd) {
-          for (int64_t j = 0; j < gw; ++j) dst[j * 64] = j == gw - 1 ? pl.last_mask : ~uint64_t{0};
+  }
+  for (int64_t ky = 0; ky < a.kh; ++ky)
+    for (int64_t kx = 0; kx < a.kw; ++kx) {
+      const int64_t dy = ky * a.dh, dx = kx * a.dw;
+      const int64_t toff = (dy * a.wd + dx) * a.xwords;
+      uint64_t* row = panel + (ky * a.kw + kx) * gw * 64;
+      for (int l = 0; l < npix; ++l) {
+        uint64_t* dst = row + l;
+        const int64_t iy = iy0[l] + dy, ix = ix0[l] + dx;
+        if (static_cast<uint64_t>(iy) >= static_cast<uint64_t>(a.h) ||
+            static_cast<uint64_t>(ix) >= static_cast<uint64_t>(a.wd)) {
+          for (int64_t j = 0; j < gw; ++j) dst[j * 64] = j == gw - 1 ? last_mask : ~uint64_t{0};
           continue;
         }
-        const uint64_t* src = a.x + ((ni * a.h + iy) * a.wd + ix) * a.xwords + w0;
+        const uint64_t* src = a.x + base[l] + toff;
         if (bs == 0) {
           for (int64_t j = 0; j < gw; ++j) dst[j * 64] = src[j];
-          if (pl.G > 1 && gw > 0) dst[(gw - 1) * 64] &= pl.last_mask;
+          if (mask_last && gw > 0) dst[(gw - 1) * 64] &= last_mask;
         } else {
           const int64_t avail = a.xwords - w0;  // words readable from src
           for (int64_t j = 0; j < gw; ++j) {
             const uint64_t lo = src[j] >> bs;
             const uint64_t hi = j + 1 < avail ? src[j + 1] << (64 - bs) : 0;
-            dst[j * 64] = (lo | hi) & (j == gw - 1 ? pl.last_mask : ~uint64_t{0});
+            dst[j * 64] = (lo | hi) & (j == gw - 1 ? last_mask : ~uint64_t{0});
           }
         }
       }
     }
-  }
+  for (int64_t l = npix; l < 64; ++l)
+    for (int64_t k = 0; k < pl.Kw; ++k) panel[k * 64 + l] = 0;
 }
 
 // Zero padding: the correction of pixel (oy, ox) depends only on its border pattern
