@@ -53,17 +53,23 @@ struct Rows {
       fn(r, s, e);
     });
   }
-  // out[r * m + j] = sum over the row of term_j, term(r, i, t) filling t[0..m).
-  template <class Fn>
+  // out[r * m + j] = sum over the row of term_j, term(r, i, t) filling t[0..m) (m <= M).
+  // Each chunk's partials accumulate in locals (registers), in element order from 0.0,
+  // and are stored once per chunk: the same additions in the same order as summing into
+  // the partial array directly, without a store-to-load round trip per element.
+  template <int M = 1, class Fn>
   std::vector<double> sums(int m, const Fn& term) const {
     std::vector<double> part(static_cast<size_t>(R * nch * m), 0.0);
     each([&](int64_t r, int64_t s, int64_t e) {
       double* p = part.data() + ((r * nch) + s / kChunk) * m;
-      double t[kMaxBases] = {0.0, 0.0, 0.0, 0.0};
+      double acc[M];
+      double t[M];
+      for (int j = 0; j < M; ++j) acc[j] = t[j] = 0.0;
       for (int64_t i = s; i < e; ++i) {
         term(r, i, t);
-        for (int j = 0; j < m; ++j) p[j] += t[j];
+        for (int j = 0; j < M; ++j) acc[j] += t[j];  // t[j] stays 0.0 for j >= m
       }
+      for (int j = 0; j < m; ++j) p[j] = acc[j];
     });
     std::vector<double> out(static_cast<size_t>(R * m), 0.0);
     for (int64_t r = 0; r < R; ++r)
@@ -86,7 +92,8 @@ void run_stage(const ScaleArgs& a, const Rows& rw, const std::vector<float>& co,
 template <template <class> class Row>
 std::vector<double> term_sums(const ScaleArgs& a, const Rows& rw, const std::vector<float>& co) {
   const int m = Row<float>::kTerms == kMaxBases ? a.params.bases : Row<float>::kTerms;
-  return rw.sums(m, [&](int64_t r, int64_t i, double* t) {
+  constexpr int M = Row<float>::kTerms > 0 ? Row<float>::kTerms : 1;
+  return rw.template sums<M>(m, [&](int64_t r, int64_t i, double* t) {
     const Row<float> f(a.params, co.data() + r * kRowCo);
     const int64_t k = r * rw.K + i;
     f.terms(a.x[k], a.g[k], a.out[k], t);
