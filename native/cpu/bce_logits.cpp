@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "broadcast.h"
 #include "dispatch.h"
 #include "kernels.h"
 #include "threadpool.h"
@@ -27,43 +28,6 @@ struct Scratch {
 Scratch& scratch() {
   thread_local Scratch s;  // heap-backed: keeps the static TLS block of the addon small
   return s;
-}
-
-// Pointer to elements [start, start + len) of a broadcast operand, contiguous: either
-// straight into its data, or expanded into `buf`. Null when the operand is absent.
-const float* operand_block(const Broadcast& b, int64_t start, int64_t len, std::vector<float>& buf) {
-  if (!b.data) return nullptr;
-  const int64_t div = b.div > 0 ? b.div : 1;
-  const int64_t mod = b.mod > 0 ? b.mod : 1;
-  if (div == 1) {
-    const int64_t off = start % mod;
-    if (off + len <= mod) return b.data + off;  // no wrap inside the block
-  }
-  if (buf.size() < static_cast<size_t>(kBlock)) buf.resize(static_cast<size_t>(kBlock));
-  float* out = buf.data();
-  if (div == 1) {
-    // A vector repeated along the block: copy it in wrapped segments.
-    int64_t idx = start % mod;
-    for (int64_t j = 0; j < len;) {
-      const int64_t seg = mod - idx < len - j ? mod - idx : len - j;
-      for (int64_t t = 0; t < seg; ++t) out[j + t] = b.data[idx + t];
-      j += seg;
-      idx = 0;
-    }
-    return out;
-  }
-  // Runs of div equal values, the run index wrapping at mod.
-  int64_t rem = start % div;          // position inside the current run
-  int64_t idx = (start / div) % mod;  // data index of the current run
-  for (int64_t j = 0; j < len;) {
-    const int64_t run = div - rem < len - j ? div - rem : len - j;
-    const float v = b.data[idx];
-    for (int64_t t = 0; t < run; ++t) out[j + t] = v;
-    j += run;
-    rem = 0;
-    if (++idx == mod) idx = 0;
-  }
-  return out;
 }
 
 }  // namespace
@@ -92,8 +56,8 @@ TargetCheck bce_logits(const BceLogitsArgs& a) {
     BceBlock b;
     b.x = a.x + start;
     b.y = a.y + start;
-    b.w = operand_block(a.weight, start, len, s.w);
-    b.p = operand_block(a.pos_weight, start, len, s.p);
+    b.w = broadcast_block(a.weight, start, len, s.w);
+    b.p = broadcast_block(a.pos_weight, start, len, s.p);
     b.go = go ? go + start : nullptr;
     b.loss_none = none ? a.loss + start : nullptr;
     b.grad = a.grad ? a.grad + start : nullptr;

@@ -11,6 +11,7 @@
 
 #include <vector>
 
+#include "broadcast.h"
 #include "est_kernels.h"
 #include "simd.h"
 #include "threadpool.h"
@@ -83,44 +84,6 @@ void add_partials(const float* da, int64_t start, int64_t len, int64_t div, int6
   }
 }
 
-// Elements [start, start + len) of a broadcast parameter, contiguous.
-const float* expand_block(const Broadcast& b, int64_t start, int64_t len, std::vector<float>& buf) {
-  const int64_t div = b.div > 0 ? b.div : 1;
-  const int64_t mod = b.mod > 0 ? b.mod : 1;
-  if (div == 1) {
-    const int64_t off = start % mod;
-    if (off + len <= mod) return b.data + off;
-  }
-  if (buf.size() < static_cast<size_t>(kBlock)) buf.resize(static_cast<size_t>(kBlock));
-  float* out = buf.data();
-  if (mod == 1) {  // one value for every element
-    const float v = b.data[0];
-    for (int64_t j = 0; j < len; ++j) out[j] = v;
-    return out;
-  }
-  if (div == 1) {  // whole periods of the parameter
-    int64_t off = start % mod;
-    for (int64_t j = 0; j < len;) {
-      const int64_t run = mod - off < len - j ? mod - off : len - j;
-      for (int64_t t = 0; t < run; ++t) out[j + t] = b.data[off + t];
-      j += run;
-      off = 0;
-    }
-    return out;
-  }
-  int64_t rem = start % div;
-  int64_t idx = (start / div) % mod;
-  for (int64_t j = 0; j < len;) {
-    const int64_t run = div - rem < len - j ? div - rem : len - j;
-    const float v = b.data[idx];
-    for (int64_t t = 0; t < run; ++t) out[j + t] = v;
-    j += run;
-    rem = 0;
-    if (++idx == mod) idx = 0;
-  }
-  return out;
-}
-
 template <class Fn>
 void for_blocks(int64_t count, int64_t work, const Fn& fn) {
   if (work >= kParallelMin && count > 1) {
@@ -158,7 +121,7 @@ void estimator(const EstimatorArgs& a) {
     const int64_t len = n - start < kBlock ? n - start : kBlock;
     EwBlock b;
     b.x = a.x + start;
-    b.a = has_param ? expand_block(a.param, start, len, param_scratch()) : nullptr;
+    b.a = has_param ? broadcast_block(a.param, start, len, param_scratch()) : nullptr;
     b.g = a.backward ? a.g + start : nullptr;
     b.out = a.out + start;
     b.da = nullptr;

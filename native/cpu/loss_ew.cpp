@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "loss_kernels.h"
+#include "broadcast.h"
 #include "simd.h"
 #include "threadpool.h"
 
@@ -31,31 +32,6 @@ const LossTable& table() {
 std::vector<float>& weight_scratch() {
   thread_local std::vector<float> s;  // heap-backed
   return s;
-}
-
-// Elements [start, start + len) of a broadcast operand, contiguous: straight into its
-// data when no wrap occurs, else expanded into `buf`. Null when absent.
-const float* expand_block(const Broadcast& b, int64_t start, int64_t len, std::vector<float>& buf) {
-  if (!b.data) return nullptr;
-  const int64_t div = b.div > 0 ? b.div : 1;
-  const int64_t mod = b.mod > 0 ? b.mod : 1;
-  if (div == 1) {
-    const int64_t off = start % mod;
-    if (off + len <= mod) return b.data + off;
-  }
-  if (buf.size() < static_cast<size_t>(kBlock)) buf.resize(static_cast<size_t>(kBlock));
-  float* out = buf.data();
-  int64_t rem = start % div;
-  int64_t idx = (start / div) % mod;
-  for (int64_t j = 0; j < len;) {
-    const int64_t run = div - rem < len - j ? div - rem : len - j;
-    const float v = b.data[idx];
-    for (int64_t t = 0; t < run; ++t) out[j + t] = v;
-    j += run;
-    rem = 0;
-    if (++idx == mod) idx = 0;
-  }
-  return out;
 }
 
 bool in01(float v) { return v >= 0.0f && v <= 1.0f; }
@@ -87,7 +63,7 @@ LossCheckResult loss_ew(const LossEwArgs& a) {
     LossBlock b;
     b.x = a.x + start;
     b.y = a.y + start;
-    b.w = expand_block(a.weight, start, len, weight_scratch());
+    b.w = broadcast_block(a.weight, start, len, weight_scratch());
     b.go = go ? go + start : nullptr;
     b.loss_none = none ? a.loss + start : nullptr;
     b.grad = a.grad ? a.grad + start : nullptr;
