@@ -13,6 +13,8 @@
 //      CE: read twice, write the gradient once, spec losses.md §3.1).
 //   2. The other elementwise losses fwd+grad on 1e7 as a fraction of memcpy bandwidth.
 //   3. `targets`: every target of issue 3 as a ratio (GPU ones null on a CPU run).
+//   4. `rowwise`: zLoss and ldrKl (softplus scores) fwd+grad on [4096, 1000] on the forced
+//      scalar (float64) path and the best SIMD path (bitgrad.setSimd), with the speedup.
 // bitgrad is timed both the way a training loop calls it (`gradInto` a reused buffer, or
 // `inPlace` over the logits for CE) and allocating a new gradient each call; both named.
 //
@@ -270,6 +272,32 @@ async function elementwiseCpu() {
   return { n, bytesPerElement: 12, memcpyGBps: mc, results, perLoss };
 }
 
+// 4. Row-wise losses moved onto the SIMD row engine: forced scalar vs the best SIMD path.
+async function rowwiseCpu() {
+  const [N, C] = quick ? [512, 1000] : [4096, 1000];
+  const { x, y } = logits(N, C);
+  const best = b.backend().cpu.simdBest;
+  const paths = best === 'scalar' ? ['scalar'] : ['scalar', best];
+  const losses = [
+    ['zLoss', () => b.losses.zLossSync(x, y)],
+    ['ldrKl', () => b.losses.ldrKlSync(x, y, { scores: 'softplus' })],
+  ];
+  const cases = [];
+  for (const [name, f] of losses)
+    for (const p of paths)
+      cases.push({ key: `${name}:${p}`, name: `losses.${name}Sync fwd+grad [${N}, ${C}] ${p} (${threads} threads)`, fn: () => { b.setSimd(p); b.setNumThreads(threads); f(); }, elements: N * C, bytes: 8 * N * C });
+  const results = await runSuite(cases);
+  b.setSimd('auto');
+  const perLoss = {};
+  for (const [name] of losses) {
+    const sc = byKey(results, `${name}:scalar`);
+    const v = byKey(results, `${name}:${best}`);
+    perLoss[name] = { scalarMeanMs: r2(sc.meanMs), simd: best, simdMeanMs: v ? r2(v.meanMs) : null, speedup: v ? r2(sc.meanMs / v.meanMs) : null };
+    console.log(`${name} [${N}, ${C}]: scalar ${perLoss[name].scalarMeanMs} ms, ${best} ${perLoss[name].simdMeanMs} ms (${perLoss[name].speedup}x)`);
+  }
+  return { shape: [N, C], results, perLoss };
+}
+
 const worst = (perLoss, field) => {
   let w = null;
   for (const [name, v] of Object.entries(perLoss)) if (v[field] != null && (w == null || v[field] < w.value)) w = { value: v[field], loss: name };
@@ -280,6 +308,7 @@ async function cpu() {
   const bce = await bceCpu();
   const ce = await ceCpu();
   const elementwise = await elementwiseCpu();
+  const rowwise = await rowwiseCpu();
   b.setNumThreads(os.cpus().length);
   const ewIn = worst(elementwise.perLoss, 'gradIntoFractionOfMemcpy');
   const ewAl = worst(elementwise.perLoss, 'allocatingFractionOfMemcpy');
@@ -300,7 +329,7 @@ async function cpu() {
     gpu_ce_16384x131072_memory_within_logits_plus_grad: gpuTarget(1, { lowerIsBetter: true, note: `${GPU_NOTE}; value = bitgrad's peak device bytes / (logits + gradient bytes)` }),
   };
   if (quick) for (const k of Object.keys(targets)) if (k.startsWith('ce_') && targets[k].value != null) targets[k].note = `--quick: measured at [${ce.shape}], not [4096, 32000]`;
-  return { targets, bceWithLogits: bce, crossEntropy: ce, elementwise };
+  return { targets, bceWithLogits: bce, crossEntropy: ce, elementwise, rowwise };
 }
 
 // --gpu

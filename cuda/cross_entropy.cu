@@ -9,8 +9,14 @@
 //             dtype; may be the logits). float4 loads for contiguous float32 rows.
 //   ce_finish one block: adds the row losses in a fixed order (no atomics), divides for
 //             the mean, and records the value of the first bad target.
-// Same math as the CPU path (native/cpu/class_loss.cpp); nllLoss / multiMarginLoss
-// are CPU-only and rejected here.
+// nllLoss and multiMarginLoss (float32) share ce_prep and ce_finish:
+//   nll_rows  one thread per row: the gradient is zeroed stream-ordered first, then
+//             each row writes its loss and its one gradient element.
+//   mm_rows   one block per row: thread-strided hinge terms, the row's loss and the
+//             target element's gradient (minus the sum of the others) from one CUB
+//             block reduction (fixed shape: deterministic).
+// Same math as the CPU path (native/cpu/class_loss.cpp); the nll / multi-margin terms
+// come from native/math/class_loss.h, evaluated in double as on the CPU.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -20,6 +26,7 @@
 #include <cstdint>
 #include <string>
 
+#include "../native/math/class_loss.h"
 #include "backend.h"
 #include "device_state.h"
 
@@ -64,8 +71,19 @@ struct Params {
   float grad_scale;
   int reduction;  // 0 none, 1 mean, 2 sum
   bool smooth;
+  bool has_ignore;  // false for multiMarginLoss: every target must be a class index
+  bool mean_rows;   // the mean divides by the row count (multiMarginLoss, probability targets)
+  int p;            // multi-margin exponent
+  double margin;    // multi-margin
   unsigned long long* bad;  // [0] first bad row, [1] its target
 };
+
+// Upstream factor of row r's gradient (dens[0] is ready: ce_prep runs first on the stream).
+__device__ __forceinline__ double upstream(const Params& p, int64_t r) {
+  if (p.reduction == 0) return (p.grad_out ? static_cast<double>(p.grad_out[r]) : 1.0) * p.grad_scale;
+  if (p.reduction == 1) return static_cast<double>(p.grad_scale) / p.dens[0];
+  return p.grad_scale;
+}
 
 // Online softmax statistics of one thread (or a combination of threads).
 struct Stat {
@@ -116,7 +134,7 @@ __global__ void __launch_bounds__(kPrepThreads) ce_prep(Params p) {
   if (p.target != nullptr) {
     for (int64_t r = threadIdx.x; r < p.rows; r += kPrepThreads) {
       const int32_t y = p.target[r];
-      if (y == p.ignore) continue;
+      if (p.has_ignore && y == p.ignore) continue;
       if (y < 0 || y >= p.C) {
         if (p.bad != nullptr) atomicMin(p.bad, static_cast<unsigned long long>(r));
         continue;
@@ -133,7 +151,7 @@ __global__ void __launch_bounds__(kPrepThreads) ce_prep(Params p) {
   const double St = BR(t2).Sum(sw);
   if (threadIdx.x == 0) {
     double* dens = const_cast<double*>(p.dens);
-    dens[0] = p.target != nullptr ? Wt : static_cast<double>(p.rows);
+    dens[0] = p.target != nullptr && !p.mean_rows ? Wt : static_cast<double>(p.rows);
     dens[1] = St;
   }
 }
@@ -248,6 +266,83 @@ __global__ void __launch_bounds__(kThreads) ce_rows(Params p) {
   }
 }
 
+// nllLoss: row r reads (and writes the gradient of) x[(n C + y) inner + s] only.
+__global__ void nll_rows(Params p) {
+  const float* X = static_cast<const float*>(p.x);
+  float* G = static_cast<float*>(p.grad);
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; r < p.rows; r += stride) {
+    const int32_t y = p.target[r];
+    double l = 0.0;
+    // Ignored and (reported) out-of-range rows: zero loss, zero gradient.
+    if (y != p.ignore && y >= 0 && y < p.C) {
+      const int64_t n = r / p.inner, s = r % p.inner;
+      const int64_t at = (n * p.C + y) * p.inner + s;
+      const double wy = p.weight ? static_cast<double>(__ldg(p.weight + y)) : 1.0;
+      l = cls::nll_term<double>(wy, static_cast<double>(X[at]));
+      if (G) G[at] = static_cast<float>(cls::nll_grad<double>(wy, upstream(p, r)));
+    }
+    if (p.loss_rows_f) p.loss_rows_f[r] = static_cast<float>(l);
+    if (p.loss_rows_d) p.loss_rows_d[r] = l;
+  }
+}
+
+// Row sums of multiMarginLoss: the hinge terms and their gradients (times the scale).
+struct MmSum {
+  double l;
+  double g;
+};
+struct MmAdd {
+  __device__ __forceinline__ MmSum operator()(const MmSum& a, const MmSum& b) const { return MmSum{a.l + b.l, a.g + b.g}; }
+};
+
+template <int kThreads>
+__global__ void __launch_bounds__(kThreads) mm_rows(Params p) {
+  using BR = cub::BlockReduce<MmSum, kThreads>;
+  __shared__ typename BR::TempStorage tmp;
+  const float* X = static_cast<const float*>(p.x);
+  float* G = static_cast<float*>(p.grad);
+  const int64_t C = p.C;
+  const double invC = 1.0 / static_cast<double>(C);
+  for (int64_t r = blockIdx.x; r < p.rows; r += gridDim.x) {
+    const float* xr = X + r * C;
+    float* gr = G ? G + r * C : nullptr;
+    const int32_t y = p.target[r];
+    if (y < 0 || y >= C) {  // reported by ce_prep
+      if (gr)
+        for (int64_t i = threadIdx.x; i < C; i += kThreads) gr[i] = 0.0f;
+      if (threadIdx.x == 0) {
+        if (p.loss_rows_f) p.loss_rows_f[r] = 0.0f;
+        if (p.loss_rows_d) p.loss_rows_d[r] = 0.0;
+      }
+      continue;
+    }
+    const double wy = p.weight ? static_cast<double>(__ldg(p.weight + y)) : 1.0;
+    const double xy = xr[y];
+    const double sc = upstream(p, r) * wy * invC;
+    MmSum acc{0.0, 0.0};
+    for (int64_t i = threadIdx.x; i < C; i += kThreads) {
+      if (i == y) continue;  // written by thread 0 after the reduction
+      double dz;
+      acc.l += cls::mm_term<double>(cls::mm_z<double>(p.margin, xy, static_cast<double>(xr[i])), p.p, &dz);
+      double gi = 0.0;
+      if (dz != 0.0) {  // inactive hinges stay exactly 0 even for a non-finite scale (as the CPU)
+        gi = dz * sc;
+        acc.g += gi;
+      }
+      if (gr) gr[i] = static_cast<float>(gi);
+    }
+    const MmSum tot = BR(tmp).Reduce(acc, MmAdd());
+    if (threadIdx.x == 0) {
+      if (gr) gr[y] = static_cast<float>(-tot.g);
+      const double l = tot.l * (wy * invC);
+      if (p.loss_rows_f) p.loss_rows_f[r] = static_cast<float>(l);
+      if (p.loss_rows_d) p.loss_rows_d[r] = l;
+    }
+    __syncthreads();  // tmp is reused by the next row
+  }
+}
+
 __global__ void __launch_bounds__(kPrepThreads) ce_finish(Params p, float* loss) {
   double s = 0.0;
   if (p.loss_rows_d != nullptr)
@@ -265,7 +360,7 @@ Status bad_args(const std::string& what) {
   Status s;
   s.ok = false;
   s.code = "BITGRAD_INVALID_ARGUMENT";
-  s.message = "crossEntropy (CUDA): " + what;
+  s.message = "classLoss (CUDA): " + what;
   return s;
 }
 
@@ -292,13 +387,9 @@ Status class_loss(int device, const ClassLossArgs& a, void* scratch, int64_t* ba
   cudaStream_t stream = nullptr;
   Status st = detail::enter(device, &stream);
   if (!st.ok) return st;
-  if (a.kind != ClassLossKind::CrossEntropy) {
-    Status s;
-    s.ok = false;
-    s.code = "BITGRAD_NOT_SUPPORTED";
-    s.message = "nllLoss and multiMarginLoss run on the CPU only; copy the tensors with .to('cpu')";
-    return s;
-  }
+  if (a.kind != ClassLossKind::CrossEntropy && (a.dtype != LogitType::F32 || a.target == nullptr))
+    return bad_args("nllLoss / multiMarginLoss take float32 input and class-index targets");
+  if (a.kind == ClassLossKind::MultiMargin && a.inner != 1) return bad_args("multiMarginLoss takes [N, C] or [C]");
   if (scratch == nullptr) return bad_args("null scratch");
   const int64_t rows = a.outer * a.inner;
   Params p;
@@ -322,13 +413,35 @@ Status class_loss(int device, const ClassLossArgs& a, void* scratch, int64_t* ba
   p.grad_scale = a.grad_scale;
   p.reduction = static_cast<int>(a.reduction);
   p.smooth = a.label_smoothing != 0.0f || a.prob != nullptr;
+  p.has_ignore = a.kind != ClassLossKind::MultiMargin;
+  p.mean_rows = a.kind == ClassLossKind::MultiMargin;
+  p.p = a.p;
+  p.margin = a.margin;
   p.bad = reinterpret_cast<unsigned long long*>(bad_device);
 
   (void)cudaGetLastError();
   ce_prep<<<1, kPrepThreads, 0, stream>>>(p);
   st = detail::check_launch();
   if (!st.ok) return st;
-  if (rows > 0 && a.classes > 0) {
+  if (a.kind == ClassLossKind::Nll && rows > 0 && a.classes > 0) {
+    if (a.grad != nullptr) {
+      st = detail::from_cuda(cudaMemsetAsync(a.grad, 0, static_cast<size_t>(rows * a.classes) * sizeof(float), stream));
+      if (!st.ok) return st;
+    }
+    constexpr int kNllThreads = 256;
+    const int64_t blocks = (rows + kNllThreads - 1) / kNllThreads;
+    nll_rows<<<static_cast<unsigned>(blocks < kMaxGrid ? blocks : kMaxGrid), kNllThreads, 0, stream>>>(p);
+    st = detail::check_launch();
+    if (!st.ok) return st;
+  } else if (a.kind == ClassLossKind::MultiMargin && rows > 0 && a.classes > 0) {
+    const unsigned grid = static_cast<unsigned>(rows < kMaxGrid ? rows : kMaxGrid);
+    if (a.classes >= 1024)
+      mm_rows<512><<<grid, 512, 0, stream>>>(p);
+    else
+      mm_rows<64><<<grid, 64, 0, stream>>>(p);
+    st = detail::check_launch();
+    if (!st.ok) return st;
+  } else if (a.kind == ClassLossKind::CrossEntropy && rows > 0 && a.classes > 0) {
     const unsigned grid = static_cast<unsigned>(rows < kMaxGrid ? rows : kMaxGrid);
     const bool wide = a.classes >= 1024;
     const bool vec = a.dtype == LogitType::F32 && a.inner == 1 && a.classes % 4 == 0 &&

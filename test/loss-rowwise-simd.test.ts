@@ -1,6 +1,7 @@
 // Row-wise losses: every forced SIMD path (bitgrad.setSimd) against the scalar float64
 // path, on row lengths that hit the vector body, the padded tails and several blocks;
-// extreme logits; 1 and 2 threads bit-identical on every path.
+// extreme logits; 1 and 2 threads bit-identical on every path. ALDR-KL runs two steps on
+// fresh state and, for 'none', appends the stored lambdas to the compared losses.
 import * as bitgrad from '../lib';
 import { expectClose, rng, uniform } from './helpers';
 
@@ -36,6 +37,29 @@ const CASES: Case[] = [
     name: `compSumLoss tau ${tau}`, run: (x, _t, y, reduction) => L.compSumLossSync(x, y, { tau, reduction }),
   })),
   { name: 'generalizedCrossEntropy', run: (x, _t, y, reduction) => L.generalizedCrossEntropySync(x, y, { reduction }) },
+  ...[[1, 0], [2, 0.5]].map(([a, b]): Case => ({
+    name: `zLoss a ${a} b ${b}`, run: (x, _t, y, reduction) => L.zLossSync(x, y, { a, b, reduction }),
+  })),
+  ...([['softplus', 2, 1], ['softplus', 0.1, 10], ['l1', 0.5, 2]] as const).map(([scores, margin, lambda]): Case => ({
+    name: `ldrKl ${scores} margin ${margin} lambda ${lambda}`, run: (x, _t, y, reduction) => L.ldrKlSync(x, y, { scores, margin, lambda, reduction }),
+  })),
+  ...(['softplus', 'l1'] as const).map((scores): Case => ({
+    name: `AldrKl ${scores}`,
+    run: (x, _t, y, reduction) => {
+      const N = y.length;
+      if (x.length / N < 2) return { loss: 0, grad: new Float32Array(x.length) }; // AldrKl needs C >= 2
+      const idx = Int32Array.from({ length: N }, (_, i) => i);
+      const aldr = new L.AldrKl({ nTrain: N, scores, lambda0: 5, margin: 0.5 });
+      aldr.lossSync(x, y, idx, { reduction });
+      const r = aldr.lossSync(x, y, idx, { reduction });
+      if (reduction === 'sum') return r;
+      const loss = r.loss as Float32Array;
+      const out = new Float32Array(2 * N);
+      out.set(loss);
+      out.set(aldr.lambdas(), N);
+      return { loss: out, grad: r.grad };
+    },
+  })),
 ];
 
 function withPath<T>(p: string, threads: number, f: () => T): T {
@@ -85,6 +109,48 @@ test('extreme and non-finite logits match the scalar path', () => {
       const got = withPath(p, 2, () => c.run(x, t, y, 'none'));
       close(got.loss as Float32Array, ref.loss as Float32Array, 2e-5, 2e-6);
       close(got.grad!, ref.grad!, 2e-5, 2e-6);
+    }
+  }
+});
+
+test('zLoss: all-equal, offset and near-constant rows match the scalar path', () => {
+  const C = 37;
+  const r = rng(11);
+  const rows: number[][] = [
+    new Array(C).fill(0.1), // all equal: std exactly 0 (then 1e-12), as in float64
+    Array.from({ length: C }, () => 1000 + (r() - 0.5) * 1e-2), // large mean, small spread
+    Array.from({ length: C }, (_, i) => (i === 5 ? 1.0000001 : 1)), // one element 1 ulp off
+    Array.from({ length: C }, () => (r() - 0.5) * 1e6),
+  ];
+  const x = Float32Array.from(rows.flat());
+  const y = Int32Array.from([3, 0, 5, 36]);
+  const ref = withPath('scalar', 1, () => L.zLossSync(x, y, { reduction: 'none' }));
+  for (const p of paths()) {
+    const got = withPath(p, 1, () => L.zLossSync(x, y, { reduction: 'none' }));
+    close(got.loss as Float32Array, ref.loss as Float32Array, 2e-5, 2e-6);
+    close(got.grad!, ref.grad!, 2e-5, 2e-6);
+  }
+});
+
+test('ldrKl: very negative logits (scores underflow float) and dominant rows match the scalar path', () => {
+  const C = 41;
+  const r = rng(12);
+  const rows: number[][] = [
+    Array.from({ length: C }, () => -200 + r()), // softplus underflows float: float64 log-space path
+    Array.from({ length: C }, (_, i) => (i === 7 ? 40 : r() - 0.5)), // one score carries the row
+    Array.from({ length: C }, (_, i) => (i < 2 ? 30 : -30 + r())), // two dominant scores
+  ];
+  const x = Float32Array.from(rows.flat());
+  for (const y of [Int32Array.from([0, 7, 1]), Int32Array.from([3, 8, 2])]) {
+    for (const scores of ['softplus', 'l1'] as const) {
+      for (const lambda of [0.2, 1, 10]) {
+        const ref = withPath('scalar', 1, () => L.ldrKlSync(x, y, { scores, lambda, margin: 0.5, reduction: 'none' }));
+        for (const p of paths()) {
+          const got = withPath(p, 1, () => L.ldrKlSync(x, y, { scores, lambda, margin: 0.5, reduction: 'none' }));
+          close(got.loss as Float32Array, ref.loss as Float32Array, 2e-5, 2e-6);
+          close(got.grad!, ref.grad!, 2e-5, 2e-6);
+        }
+      }
     }
   }
 });

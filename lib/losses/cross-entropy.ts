@@ -289,6 +289,9 @@ export function crossEntropySync(logits: unknown, target: unknown, opts?: CrossE
  * divides by the sum of `weight[y_n]` over non-ignored rows (NaN when all are ignored,
  * with a zero gradient). The gradient is `-weight[y_n] * scale` at `(n, y_n)`, zero elsewhere.
  * Input `[C]`, `[N, C]` or `[N, C, d...]`, float32; targets Int32Array / int32 tensor.
+ * CPU: rows over the thread pool in fixed chunks, bit-identical for any thread count.
+ * CUDA tensors: one thread per row, the batch sum by one block in a fixed order
+ * (deterministic).
  * @throws ValidationError (`BITGRAD_TARGET_OUT_OF_RANGE` with `index` and `value`, ...)
  */
 export async function nllLoss(logProbs: Float32Array, target: Int32Array, opts?: NllLossOptions): Promise<ClassLossHostResult>;
@@ -297,7 +300,10 @@ export async function nllLoss(logProbs: unknown, target: unknown, opts?: NllLoss
   return runLoss('classLoss', prepare(1, logProbs, target, opts), true);
 }
 
-/** Synchronous {@link nllLoss}. */
+/**
+ * Synchronous {@link nllLoss}. For CUDA tensors it enqueues the kernels and returns at
+ * once (stream-ordered results); bad targets cannot be reported there (use the async form).
+ */
 export function nllLossSync(logProbs: Float32Array, target: Int32Array, opts?: NllLossOptions): ClassLossHostResult;
 export function nllLossSync(logProbs: Tensor, target: Tensor, opts?: NllLossOptions): ClassLossTensorResult;
 export function nllLossSync(logProbs: unknown, target: unknown, opts?: NllLossOptions): ClassLossHostResult | ClassLossTensorResult {
@@ -307,8 +313,9 @@ export function nllLossSync(logProbs: unknown, target: unknown, opts?: NllLossOp
 /**
  * Multi-class margin (hinge) loss and its gradient (PyTorch's `multi_margin_loss`): per
  * row `sum_{i != y} max(0, margin - x[y] + x[i])^p / C`, times `weight[y]` when given;
- * `'mean'` divides by the row count. Input `[N, C]` or `[C]`, float32 (CPU);
- * targets Int32Array / int32 tensor.
+ * `'mean'` divides by the row count. Input `[N, C]` or `[C]`, float32 (CPU or CUDA; on
+ * CUDA one block per row with a fixed-shape block reduction, deterministic); targets
+ * Int32Array / int32 tensor.
  * @throws ValidationError (`BITGRAD_TARGET_OUT_OF_RANGE` with `index` and `value`, ...)
  */
 export async function multiMarginLoss(x: Float32Array, target: Int32Array, opts?: MultiMarginLossOptions): Promise<ClassLossHostResult>;
@@ -317,7 +324,10 @@ export async function multiMarginLoss(x: unknown, target: unknown, opts?: MultiM
   return runLoss('classLoss', prepare(2, x, target, opts), true);
 }
 
-/** Synchronous {@link multiMarginLoss}. */
+/**
+ * Synchronous {@link multiMarginLoss}. For CUDA tensors it enqueues the kernels and
+ * returns at once; bad targets cannot be reported there (use the async form).
+ */
 export function multiMarginLossSync(x: Float32Array, target: Int32Array, opts?: MultiMarginLossOptions): ClassLossHostResult;
 export function multiMarginLossSync(x: Tensor, target: Tensor, opts?: MultiMarginLossOptions): ClassLossTensorResult;
 export function multiMarginLossSync(x: unknown, target: unknown, opts?: MultiMarginLossOptions): ClassLossHostResult | ClassLossTensorResult {

@@ -19,6 +19,7 @@
 #include <limits>
 #include <vector>
 
+#include "../math/class_loss.h"
 #include "ce_kernels.h"
 #include "simd.h"
 #include "threadpool.h"
@@ -258,10 +259,10 @@ void nll(const ClassLossArgs& a, int64_t rows, double denom) {
       if (y != a.ignore_index) {
         const double wy = a.weight ? static_cast<double>(a.weight[y]) : 1.0;
         const int64_t at = (n * C + y) * inner + sp;
-        l = -wy * static_cast<double>(x[at]);
+        l = cls::nll_term<double>(wy, static_cast<double>(x[at]));
         if (g) {
           const double sc = none ? (a.grad_out ? static_cast<double>(a.grad_out[r]) : 1.0) * a.grad_scale : scale;
-          g[at] = static_cast<float>(-wy * sc);
+          g[at] = static_cast<float>(cls::nll_grad<double>(wy, sc));
         }
       }
       if (none) a.loss[r] = static_cast<float>(l);
@@ -296,10 +297,10 @@ void multi_margin(const ClassLossArgs& a, int64_t rows) {
       for (int64_t i = 0; i < C; ++i) {
         double gi = 0.0;
         if (i != y) {
-          const double z = margin - xy + static_cast<double>(xr[i]);
-          if (z > 0.0) {
-            l += a.p == 2 ? z * z : z;
-            gi = (a.p == 2 ? 2.0 * z : 1.0) * sc;
+          double dz;
+          l += cls::mm_term<double>(cls::mm_z<double>(margin, xy, static_cast<double>(xr[i])), a.p, &dz);
+          if (dz != 0.0) {  // inactive hinges stay exactly 0 even for a non-finite scale
+            gi = dz * sc;
             gy -= gi;
           }
         }

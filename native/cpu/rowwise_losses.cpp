@@ -3,9 +3,12 @@
 // in L1/L2); rows are cut into fixed chunks independent of the thread count and the
 // per-chunk double sums are added in chunk order, so results are bit-identical for any
 // thread count. On the AVX2 / AVX-512 paths the exp-heavy passes of kdLoss,
-// rmtSymmetricCrossEntropy and comp-sum / GCE run as float vectors (rw_kernels.h, fixed
-// lane and block order); rows with a non-finite max keep the float64 code, which is also
-// the scalar path.
+// rmtSymmetricCrossEntropy, comp-sum / GCE and LDR-KL / ALDR-KL and the moment passes of
+// zLoss run as float vectors (rw_kernels.h, fixed lane and block order); rows the float
+// passes cannot represent faithfully (a non-finite max or sum, an all-equal zLoss row,
+// LDR scores that underflow float) keep the float64 code, which is also the scalar path.
+// Still float64-only on every path: decoupledSoftmax, plackettLuceDistillation (sort +
+// reverse cumulative logsumexp), cbcLoss and passAtNLoss.
 #include "rowwise_losses.h"
 
 #include <algorithm>
@@ -104,8 +107,42 @@ double grad_scale_of(const Ctx& c, int64_t r) {
 
 // ---- one row of each loss: returns the row's loss, writes g (when non-null) times s ----
 
+// Vector zLoss row; false (nothing written) when the row needs the float64 code.
+bool zloss_row_vec(const Ctx& c, const float* x, int32_t y, float* g, double s, double* loss) {
+  const int64_t C = c.C;
+  RwMoments mo;
+  c.vt->moments(x, C, &mo);
+  // All-equal rows have std exactly 0 in float64 (the authors' +1e-12 then sets the
+  // scale); float lane sums could leave a tiny residue instead.
+  if (!std::isfinite(mo.sum) || !(mo.mn < mo.mx)) return false;
+  const float muf = static_cast<float>(mo.sum / c.K);
+  double s1, s2;
+  c.vt->dev2(x, C, muf, &s1, &s2);
+  if (!std::isfinite(s2)) return false;
+  // Corrected two-pass: the float mean's error is removed through s1.
+  const double mu = static_cast<double>(muf) + s1 / c.K;
+  const double ss = std::max(0.0, s2 - s1 * s1 / c.K);
+  const double sigma = std::sqrt(ss / c.K) + 1e-12;
+  const double zc = (x[y] - mu) / sigma;
+  double coef;
+  zloss_finish<double>(zc, c.a->p0, c.a->p1, loss, &coef);
+  if (g) {
+    // g_k = cs (1[k==y] - (1 + zc z_k) / K), z_k = (x_k - mu) / sigma, as c1 (x_k - muf) + c0.
+    const double cs = s * coef / sigma;
+    const double inv_d = 1.0 / c.K;
+    const double c1 = -cs * zc * inv_d / sigma;
+    const double c0 = c1 * (static_cast<double>(muf) - mu) - cs * inv_d;
+    RwAffineIn in{x, g, C, muf, static_cast<float>(c1), static_cast<float>(c0)};
+    c.vt->affine(in);
+    g[y] = static_cast<float>(zloss_grad<double>(cs, zc, zc, true, inv_d));
+  }
+  return true;
+}
+
 double zloss_row(const Ctx& c, const float* x, int32_t y, float* g, double s) {
   const int64_t C = c.C;
+  double vloss;
+  if (c.vt && zloss_row_vec(c, x, y, g, s, &vloss)) return vloss;
   double sum = 0.0;
   for (int64_t k = 0; k < C; ++k) sum += x[k];
   const double mu = sum / c.K;
@@ -263,12 +300,100 @@ double pld_row(const Ctx& c, const float* x, const float* t, int32_t y, float* g
   return L;
 }
 
+std::vector<float>& ldr_scratch() {
+  thread_local std::vector<float> s;
+  return s;
+}
+
+// Vector LDR-KL / ALDR-KL row; false (nothing final written, *lambda_io untouched) when
+// the row needs the float64 code. Scores s_k (softplus(z_k), kept in g or a scratch row;
+// z_k itself for the L1 form) give f_k = fs s_k. The target's element is left out of the
+// vector ranges [0, y) and (y, C) and added in double: its d is exactly 0, and folding it
+// into the vectors with the margin and subtracting it again would cancel.
+bool ldr_row_vec(const Ctx& c, const float* x, int32_t y, float* g, double s, float* lambda_io, double* loss_out) {
+  const RowLossArgs& a = *c.a;
+  const int64_t C = c.C;
+  const double K = c.K;
+  const int mode = a.mode;
+  const RwTable& vt = *c.vt;
+  const float* sc;
+  double S;
+  if (mode == 0) {
+    float* buf = g;
+    if (!buf) {
+      std::vector<float>& v = ldr_scratch();
+      if (v.size() < static_cast<size_t>(C)) v.resize(static_cast<size_t>(C));
+      buf = v.data();
+    }
+    S = vt.softplus(x, buf, C);
+    sc = buf;
+  } else {
+    S = vt.abssum(x, C);
+    sc = x;
+  }
+  // Below ~1e-30 every score is a float underflow away from 0: log space (float64) needed.
+  if (!std::isfinite(S) || !(S > 1e-30)) return false;
+  const double logS = std::log(S);
+  const double fs = K / S;
+  const double sy = sc[y];
+  const double fy = fs * sy;
+  const int64_t nr = C - y - 1;
+  const double smax_ny = std::max<double>(vt.max(sc, y), vt.max(sc + y + 1, nr));  // max over k != y
+  const double margin = a.p0;
+  double lambda = a.p1;
+  double penalty = 0.0;
+  if (lambda_io) {
+    const double lam_old = *lambda_io;
+    if (!(lam_old > 0.0)) return false;
+    const double smax = std::max(smax_ny, sy);
+    const double al = fs / lam_old;
+    // lse(f / lam_old) = al smax + log A0, A0 = sum exp(al (s - smax)).
+    RwLdrIn in{x, sc, nullptr, C, static_cast<float>(al), static_cast<float>(smax), 0.0f, 0.0f, 0.0f, mode};
+    double A0;
+    vt.ldr_expsum(in, &A0, nullptr);
+    in.c = static_cast<float>(-std::log(A0));  // f / lam_old - lse = al (s - smax) - log A0
+    const double norm = 1.0 + K * 1e-5;
+    const double kl = vt.ldr_klsum(in, static_cast<float>(1.0 / norm), 1e-5f, static_cast<float>(K));
+    const double lambda0 = a.p1, alpha = a.p2;
+    lambda = aldr_lambda<double>(kl, lambda0, alpha, K);
+    penalty = aldr_penalty<double>(lambda, lambda0, alpha, K);
+  }
+  // The max of d / lambda over the row is monotone in s only for lambda > 0.
+  if (!(lambda > 0.0) || !std::isfinite(lambda)) return false;
+  const double vtop = (margin + fs * smax_ny - fy) / lambda;  // d / lambda of the largest k != y
+  const double vmax = std::max(0.0, vtop);
+  const double al = fs / lambda;
+  // k != y: d_k / lambda - vmax = al (s_k - smax_ny) + (vtop - vmax).
+  const float sref = std::isfinite(smax_ny) ? static_cast<float>(smax_ny) : 0.0f;  // C == 1: empty ranges
+  RwLdrIn lo{x, sc, g, y, static_cast<float>(al), sref, static_cast<float>(vtop - vmax), 0.0f, 0.0f, mode};
+  RwLdrIn hi{x + y + 1, sc + y + 1, g ? g + y + 1 : nullptr, nr, lo.a, lo.sref, lo.c, 0.0f, 0.0f, mode};
+  double Dl, Fl, Dr, Fr;
+  vt.ldr_expsum(lo, &Dl, &Fl);
+  vt.ldr_expsum(hi, &Dr, &Fr);
+  const double ey = std::exp(-vmax);
+  const double D = Dl + ey + Dr;
+  const double l = vmax + std::log(D);
+  *loss_out = lambda * (l - std::log(K)) - penalty;
+  if (g) {
+    const double G = fs * (Fl + ey * sy + Fr) / D - fy;
+    lo.A = hi.A = static_cast<float>(s * K / (S * D));
+    lo.B = hi.B = static_cast<float>(-s * G / S);
+    vt.ldr_grad(lo);
+    vt.ldr_grad(hi);
+    g[y] = static_cast<float>(s * ldr_grad<double>(x[y], mode, logS, S, K, ey / D - 1.0, G));
+  }
+  if (lambda_io) *lambda_io = static_cast<float>(lambda);
+  return true;
+}
+
 // LDR-KL / ALDR-KL. lambda_io: ALDR's stored lambda (read, replaced by the new one).
 double ldr_row(const Ctx& c, const float* x, int32_t y, float* g, double s, float* lambda_io) {
   const RowLossArgs& a = *c.a;
   const int64_t C = c.C;
   const double K = c.K;
   const int mode = a.mode;
+  double vloss;
+  if (c.vt && ldr_row_vec(c, x, y, g, s, lambda_io, &vloss)) return vloss;
   double S, logS;
   if (mode == 0) {
     Lse<double> st = lse_init<double>();

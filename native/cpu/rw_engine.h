@@ -177,9 +177,214 @@ void rw_exp_grad(const RwExpIn& in) {
   if (in.C > full) rw_stpart<P>(in.g + full, gs * vexp((rw_ldpad<P>(in.x + full, in.C - full, in.xm) - xm) + c0), in.C - full);
 }
 
+// 1.0f in lanes [0, cnt), 0 elsewhere: masks the padded lanes of a tail.
+template <class P>
+BG_INLINE typename P::V rw_valid(int64_t cnt) {
+  alignas(64) float o[P::kLanes];
+  for (int64_t j = 0; j < static_cast<int64_t>(P::kLanes); ++j) o[j] = j < cnt ? 1.0f : 0.0f;
+  return P::ld(o);
+}
+template <class P>
+BG_INLINE typename P::V rw_keep(typename P::V valid, typename P::V v) {
+  using V = typename P::V;
+  return vselect(veq(valid, V(0.0f)), V(0.0f), v);
+}
+
+// kSums fixed-order sums over [0, n): step(k, cnt, acc) adds lanes [k, k + cnt) (cnt <=
+// L, lanes past cnt contributing 0) into acc[0..kSums). Per block of kRwBlock elements two
+// accumulators per sum, added lane by lane into a double; block sums in block order. So
+// the result depends only on the values (never on threads or addresses).
+template <class P, int kSums, class Step>
+BG_INLINE void rw_reduce(int64_t n, const Step& step, double* out) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  for (int i = 0; i < kSums; ++i) out[i] = 0.0;
+  for (int64_t b0 = 0; b0 < n; b0 += kRwBlock) {
+    const int64_t e = n - b0 < kRwBlock ? n : b0 + kRwBlock;
+    V a0[kSums], a1[kSums];
+    for (int i = 0; i < kSums; ++i) a0[i] = a1[i] = V(0.0f);
+    int64_t k = b0;
+    for (; k + 2 * L <= e; k += 2 * L) {
+      step(k, L, a0);
+      step(k + L, L, a1);
+    }
+    for (; k < e; k += L) step(k, e - k < L ? e - k : L, a0);
+    for (int i = 0; i < kSums; ++i) out[i] += rw_hsum<P>(a0[i] + a1[i]);
+  }
+}
+
+// ---- zLoss ---------------------------------------------------------------------------
+
+template <class P>
+void rw_moments(const float* x, int64_t C, RwMoments* out) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  V mn(__builtin_inff()), mx(-__builtin_inff());
+  double sum;
+  rw_reduce<P, 1>(C, [&](int64_t k, int64_t cnt, V* acc) {
+    if (cnt == L) {
+      const V v = P::ld(x + k);
+      acc[0] = acc[0] + v;
+      mn = vmin(v, mn);
+      mx = vmax(v, mx);
+    } else {
+      acc[0] = acc[0] + rw_ldpad<P>(x + k, cnt, 0.0f);
+      const V v = rw_ldpad<P>(x + k, cnt, x[k]);  // pads with a row value: min / max unchanged
+      mn = vmin(v, mn);
+      mx = vmax(v, mx);
+    }
+  }, &sum);
+  alignas(64) float a[L], b[L];
+  P::st(a, mn);
+  P::st(b, mx);
+  float lo = a[0], hi = b[0];
+  for (int64_t j = 1; j < L; ++j) {
+    lo = a[j] < lo ? a[j] : lo;
+    hi = b[j] > hi ? b[j] : hi;
+  }
+  out->sum = sum;
+  out->mn = lo;
+  out->mx = hi;
+}
+
+template <class P>
+void rw_dev2(const float* x, int64_t C, float mu, double* s1, double* s2) {
+  using V = typename P::V;
+  const V m(mu);
+  double r[2];
+  rw_reduce<P, 2>(C, [&](int64_t k, int64_t cnt, V* acc) {
+    // Padded lanes hold mu: their deviation is exactly 0.
+    const V d = (cnt == static_cast<int64_t>(P::kLanes) ? P::ld(x + k) : rw_ldpad<P>(x + k, cnt, mu)) - m;
+    acc[0] = acc[0] + d;
+    acc[1] = vfma(d, d, acc[1]);
+  }, r);
+  *s1 = r[0];
+  *s2 = r[1];
+}
+
+template <class P>
+void rw_affine(const RwAffineIn& in) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const V mu(in.mu), c1(in.c1), c0(in.c0);
+  const int64_t full = in.C / L * L;
+  for (int64_t k = 0; k < full; k += L) P::st(in.g + k, vfma(P::ld(in.x + k) - mu, c1, c0));
+  if (in.C > full) rw_stpart<P>(in.g + full, vfma(rw_ldpad<P>(in.x + full, in.C - full, in.mu) - mu, c1, c0), in.C - full);
+}
+
+// ---- LDR-KL / ALDR-KL ------------------------------------------------------------------
+
+template <class P>
+BG_INLINE typename P::V rw_softplus(typename P::V x) {
+  using V = typename P::V;
+  const V zero(0.0f);
+  return vmax(x, zero) + vlog1p(vexp(zero - vabs(x)));
+}
+
+template <class P>
+double rw_softplus_store(const float* x, float* s, int64_t n) {
+  using V = typename P::V;
+  double sum;
+  rw_reduce<P, 1>(n, [&](int64_t k, int64_t cnt, V* acc) {
+    if (cnt == static_cast<int64_t>(P::kLanes)) {
+      const V v = rw_softplus<P>(P::ld(x + k));
+      P::st(s + k, v);
+      acc[0] = acc[0] + v;
+    } else {
+      const V v = rw_softplus<P>(rw_ldpad<P>(x + k, cnt, -__builtin_inff()));  // softplus(-inf) = 0
+      rw_stpart<P>(s + k, v, cnt);
+      acc[0] = acc[0] + v;
+    }
+  }, &sum);
+  return sum;
+}
+
+template <class P>
+double rw_abssum(const float* x, int64_t n) {
+  using V = typename P::V;
+  double sum;
+  rw_reduce<P, 1>(n, [&](int64_t k, int64_t cnt, V* acc) {
+    acc[0] = acc[0] + vabs(cnt == static_cast<int64_t>(P::kLanes) ? P::ld(x + k) : rw_ldpad<P>(x + k, cnt, 0.0f));
+  }, &sum);
+  return sum;
+}
+
+template <class P>
+float rw_max(const float* x, int64_t n) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const float ninf = -__builtin_inff();
+  V m(ninf);
+  const int64_t full = n / L * L;
+  for (int64_t k = 0; k < full; k += L) m = vmax(P::ld(x + k), m);
+  if (n > full) m = vmax(rw_ldpad<P>(x + full, n - full, ninf), m);
+  alignas(64) float l[L];
+  P::st(l, m);
+  float r = l[0];
+  for (int64_t j = 1; j < L; ++j) r = l[j] > r ? l[j] : r;
+  return r;
+}
+
+template <class P>
+void rw_ldr_expsum(const RwLdrIn& in, double* D, double* F) {
+  using V = typename P::V;
+  const V a(in.a), c(in.c), sr(in.sref);
+  double r[2];
+  rw_reduce<P, 2>(in.n, [&](int64_t k, int64_t cnt, V* acc) {
+    const bool full = cnt == static_cast<int64_t>(P::kLanes);
+    const V sv = full ? P::ld(in.s + k) : rw_ldpad<P>(in.s + k, cnt, in.sref);
+    V e = vexp(vfma(sv - sr, a, c));
+    if (!full) e = rw_keep<P>(rw_valid<P>(cnt), e);
+    acc[0] = acc[0] + e;
+    acc[1] = vfma(e, sv, acc[1]);
+  }, r);
+  *D = r[0];
+  if (F) *F = r[1];
+}
+
+template <class P>
+double rw_ldr_klsum(const RwLdrIn& in, float inv_norm, float eps, float K) {
+  using V = typename P::V;
+  const V a(in.a), c(in.c), sr(in.sref), inv(inv_norm), ep(eps), kv(K);
+  double r;
+  rw_reduce<P, 1>(in.n, [&](int64_t k, int64_t cnt, V* acc) {
+    const bool full = cnt == static_cast<int64_t>(P::kLanes);
+    const V sv = full ? P::ld(in.s + k) : rw_ldpad<P>(in.s + k, cnt, in.sref);
+    const V pv = (vexp(vfma(sv - sr, a, c)) + ep) * inv;
+    V t = pv * vlog(kv * pv);
+    if (!full) t = rw_keep<P>(rw_valid<P>(cnt), t);
+    acc[0] = acc[0] + t;
+  }, &r);
+  return r;
+}
+
+template <class P>
+void rw_ldr_grad(const RwLdrIn& in) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const V a(in.a), c(in.c), sr(in.sref), A(in.A), B(in.B), zero(0.0f), one(1.0f);
+  auto step = [&](V xv, V sv) {
+    const V e = vexp(vfma(sv - sr, a, c));
+    if (in.mode == 0) {
+      const V t = vexp(zero - vabs(xv));
+      const V sig = vselect(vge(xv, zero), one, t) / (one + t);
+      return sig * vfma(A, e, B);
+    }
+    const V sg = vselect(vlt(zero, xv), one, vselect(vlt(xv, zero), V(-1.0f), zero));
+    return vfma(A, e, B * sg);
+  };
+  const int64_t full = in.n / L * L;
+  for (int64_t k = 0; k < full; k += L) P::st(in.g + k, step(P::ld(in.x + k), P::ld(in.s + k)));
+  if (in.n > full)
+    rw_stpart<P>(in.g + full, step(rw_ldpad<P>(in.x + full, in.n - full, 0.0f), rw_ldpad<P>(in.s + full, in.n - full, in.sref)),
+                 in.n - full);
+}
+
 template <class P>
 constexpr RwTable make_rw_table() {
-  return RwTable{&rw_lse<P>, &rw_kd<P>, &rw_rmt_sums<P>, &rw_rmt_grad<P>, &rw_exp_grad<P>};
+  return RwTable{&rw_lse<P>,     &rw_kd<P>,          &rw_rmt_sums<P>, &rw_rmt_grad<P>,    &rw_exp_grad<P>,
+                 &rw_moments<P>, &rw_dev2<P>,        &rw_affine<P>,   &rw_softplus_store<P>, &rw_abssum<P>,
+                 &rw_max<P>,     &rw_ldr_expsum<P>,  &rw_ldr_klsum<P>, &rw_ldr_grad<P>};
 }
 
 }  // namespace

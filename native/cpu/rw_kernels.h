@@ -1,6 +1,7 @@
 // Per-ISA row kernels of the row-wise research losses (rowwise_losses.cpp): the
-// exp-heavy per-row passes of kdLoss, rmtSymmetricCrossEntropy and the comp-sum family
-// (compSumLoss / generalizedCrossEntropy), in float vectors with vmath.h's exp. Each
+// exp-heavy per-row passes of kdLoss, rmtSymmetricCrossEntropy, the comp-sum family
+// (compSumLoss / generalizedCrossEntropy) and LDR-KL / ALDR-KL, and the moment passes of
+// zLoss, in float vectors with vmath.h's exp / log1p / log. Each
 // ISA lives in its own translation unit (rw_block_{avx2,avx512}.cpp, built with that
 // ISA's flags) instantiating rw_engine.h. The scalar path has no table: it is the
 // float64 code of rowwise_losses.cpp.
@@ -53,12 +54,54 @@ struct RwExpIn {
   float xm, c0, gs;
 };
 
+// zLoss moments. sum: sum x with the row's min and max (an all-equal row is detected
+// exactly, so its std is exactly 0 as in float64). dev2: s1 = sum (x - mu), s2 =
+// sum (x - mu)^2 about a float mu (the caller corrects with s1: the corrected two-pass
+// variance). affine: g = c1 (x - mu) + c0.
+struct RwMoments {
+  double sum;
+  float mn, mx;
+};
+struct RwAffineIn {
+  const float* x;
+  float* g;
+  int64_t C;
+  float mu, c1, c0;
+};
+
+// LDR-KL over a range of n elements with scores s (softplus(z) or z itself):
+// u = a (s - sref) + c, sref the largest score that matters, so the terms near the max
+// (the ones that count) come without cancellation between a s and c.
+// expsum: D = sum exp(u), F = sum exp(u) s (F may be null). klsum: sum p log(K p) with
+// p = (exp(u) + eps) inv_norm. grad: g = sigmoid(x) (A exp(u) + B) (mode 0) or
+// A exp(u) + B sign(x) (mode 1); s may alias g (each element is read before it is written).
+struct RwLdrIn {
+  const float* x;
+  const float* s;
+  float* g;
+  int64_t n;
+  float a, sref, c;
+  float A, B;
+  int mode;
+};
+
 struct RwTable {
   void (*lse)(const float* x, int64_t C, float scale, RwLse* out);
   double (*kd)(const RwKdIn& in);
   void (*rmt_sums)(const RwRmtIn& in, double* A, double* S);
   void (*rmt_grad)(const RwRmtIn& in);
   void (*exp_grad)(const RwExpIn& in);
+  void (*moments)(const float* x, int64_t C, RwMoments* out);
+  void (*dev2)(const float* x, int64_t C, float mu, double* s1, double* s2);
+  void (*affine)(const RwAffineIn& in);
+  // s = softplus(x) over n elements; returns sum s.
+  double (*softplus)(const float* x, float* s, int64_t n);
+  double (*abssum)(const float* x, int64_t n);
+  // max of n floats (-inf when n == 0).
+  float (*max)(const float* x, int64_t n);
+  void (*ldr_expsum)(const RwLdrIn& in, double* D, double* F);
+  double (*ldr_klsum)(const RwLdrIn& in, float inv_norm, float eps, float K);
+  void (*ldr_grad)(const RwLdrIn& in);
 };
 
 extern const RwTable rw_table_avx2;

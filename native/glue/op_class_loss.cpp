@@ -68,8 +68,8 @@ ClassCall decode(Napi::Env env, Napi::Object spec, Operands& ops) {
   call.device = ops.device();
   if (call.device == kCpu && a.dtype != LogitType::F32)
     throw_validation(env, "BITGRAD_INVALID_DTYPE", "bfloat16 / float16 logits are supported on CUDA only");
-  if (call.device != kCpu && a.kind != ClassLossKind::CrossEntropy)
-    throw_validation(env, "BITGRAD_NOT_SUPPORTED", std::string(call.name) + " runs on the CPU only; copy the tensors with .to('cpu')");
+  if (a.kind != ClassLossKind::CrossEntropy && a.dtype != LogitType::F32)
+    throw_validation(env, "BITGRAD_INVALID_DTYPE", std::string(call.name) + " takes float32 input");
   if (a.kind == ClassLossKind::MultiMargin && a.inner != 1)
     throw_validation(env, "BITGRAD_INVALID_SHAPE", "multiMarginLoss takes [N, C] or [C]");
   return call;

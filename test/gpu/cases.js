@@ -9,6 +9,7 @@ module.exports = {
     ...require('./parity-estimators.js').cases,
     ...require('./parity-scaling.js').cases,
     ...require('./parity-ce.js').cases,
+    ...require('./parity-class-loss.js').cases,
     ...require('./parity-losses.js').cases,
     ...require('./parity-rowwise.js').cases,
     ...require('./parity-xnor.js').cases,
