@@ -67,6 +67,7 @@ __device__ int elem_terms(const Dev& d, int mode, int basis, int64_t r, int64_t 
         case ScaleKind::Recu: return row_terms<StdRow>(d, r, k, t);
         case ScaleKind::Bivit: return row_terms<BivitRow>(d, r, k, t);
         case ScaleKind::MultiBasis: return row_terms<MultiRow>(d, r, k, t);
+        case ScaleKind::RecuAct: return row_terms<RecuActRow>(d, r, k, t);
         default: return 0;
       }
   }
@@ -94,6 +95,7 @@ __global__ void __launch_bounds__(kThreads) row_sums(const Dev d, int mode, int 
 // Coefficient updates after each reduction (one thread per row; `step` as in the CPU driver).
 enum Step : int {
   kSetAlpha = 0, kSetMean = 1, kSetK = 2, kSetLibraS = 3, kSetBivitAlpha = 4, kSetBasis = 5, kSetGrad = 6,
+  kSetUnit = 7,  // RecuAct in eval: k = 1, reported std 1
 };
 
 __global__ void finish_rows(const Dev d, int step, int basis, const float* alpha_in, float* dalpha) {
@@ -111,7 +113,11 @@ __global__ void finish_rows(const Dev d, int step, int basis, const float* alpha
     case kSetMean: c[0] = static_cast<float>(s[0] * invK); break;
     case kSetK: {
       const double var = d.K > 1 ? s[0] / static_cast<double>(d.K - 1) : 0.0;
-      if (d.kind == ScaleKind::Recu) {
+      if (d.kind == ScaleKind::RecuAct) {
+        const double sd = sqrt((d.K > 1 ? var : nan("")) + 1e-5);
+        c[1] = static_cast<float>(1.0 / sd);
+        c[2] = static_cast<float>(sd);
+      } else if (d.kind == ScaleKind::Recu) {
         c[1] = static_cast<float>(2.0 * sqrt(2.0) / sqrt(var + 1e-5));
       } else {
         const double sd = sqrt(var);
@@ -129,6 +135,7 @@ __global__ void finish_rows(const Dev d, int step, int basis, const float* alpha
     }
     case kSetBivitAlpha: c[1] = alpha_in ? alpha_in[r] : static_cast<float>(s[0] * invK); break;
     case kSetBasis: c[basis] = alpha_in ? alpha_in[basis * d.R + r] : static_cast<float>(s[0] * invK); break;
+    case kSetUnit: c[1] = c[2] = 1.0f; break;
     case kSetGrad:
       switch (d.kind) {
         case ScaleKind::MeanAbsSign: c[1] = static_cast<float>(s[0] * invK); break;
@@ -147,6 +154,11 @@ __global__ void finish_rows(const Dev d, int step, int basis, const float* alpha
           if (dalpha)
             for (int b = 0; b < d.p.bases; ++b) dalpha[b * d.R + r] = static_cast<float>(s[b]);
           break;
+        case ScaleKind::RecuAct: {
+          const double k = c[1];
+          c[3] = d.K > 1 ? static_cast<float>(k * k * k * s[0] / static_cast<double>(d.K - 1)) : nanf("");
+          break;
+        }
         default: break;
       }
       break;
@@ -170,7 +182,8 @@ __global__ void write_alpha(const Dev d, float* alpha_out) {
   switch (d.kind) {
     case ScaleKind::MeanAbsSign:
     case ScaleKind::Ternary: alpha_out[r] = c[0]; break;
-    case ScaleKind::Libra: alpha_out[r] = c[2]; break;
+    case ScaleKind::Libra:
+    case ScaleKind::RecuAct: alpha_out[r] = c[2]; break;
     case ScaleKind::Recu: if (r == 0) alpha_out[0] = c[2]; break;
     case ScaleKind::Bivit: alpha_out[r] = c[1]; break;
     case ScaleKind::MultiBasis:
@@ -204,6 +217,7 @@ void launch_stage(const Dev& d, int stage, unsigned grid, cudaStream_t s) {
     case ScaleKind::Recu: row_stage<StdRow><<<grid, kThreads, 0, s>>>(d, stage); break;
     case ScaleKind::Bivit: row_stage<BivitRow><<<grid, kThreads, 0, s>>>(d, stage); break;
     case ScaleKind::MultiBasis: row_stage<MultiRow><<<grid, kThreads, 0, s>>>(d, stage); break;
+    case ScaleKind::RecuAct: row_stage<RecuActRow><<<grid, kThreads, 0, s>>>(d, stage); break;
     default: break;
   }
 }
@@ -274,6 +288,14 @@ Status scale_rows(int device, const ScaleArgs& a, void* scratch) {
         fin(kSetBasis, b);
       }
       break;
+    case ScaleKind::RecuAct:
+      if (a.params.training) {
+        sums(kVal, 0, 1); fin(kSetMean, 0);
+        sums(kDev2, 0, 1); fin(kSetK, 0);
+      } else {
+        fin(kSetUnit, 0);
+      }
+      break;
     default: return bad_args("scaleRows (CUDA): unknown kind");
   }
   const unsigned egrid = cap_grid(device, (a.rows * a.cols + kThreads * 4 - 1) / (kThreads * 4));
@@ -281,14 +303,17 @@ Status scale_rows(int device, const ScaleArgs& a, void* scratch) {
     launch_stage(d, kStageFwd, egrid, st);
   } else {
     launch_stage(d, kStageGrad, egrid, st);
+    const bool recu_act = a.kind == ScaleKind::RecuAct && a.params.training;
     const bool terms = (a.kind == ScaleKind::MeanAbsSign && a.params.full) || a.kind == ScaleKind::Libra ||
-                       a.kind == ScaleKind::Recu || a.kind == ScaleKind::Bivit || a.kind == ScaleKind::MultiBasis;
+                       a.kind == ScaleKind::Recu || a.kind == ScaleKind::Bivit || a.kind == ScaleKind::MultiBasis ||
+                       recu_act;
     if (terms) {
-      const int m = a.kind == ScaleKind::MultiBasis ? a.params.bases : (a.kind == ScaleKind::MeanAbsSign ? 1 : 2);
+      const int m = a.kind == ScaleKind::MultiBasis ? a.params.bases
+                    : (a.kind == ScaleKind::MeanAbsSign || a.kind == ScaleKind::RecuAct) ? 1 : 2;
       sums(kTerms, 0, m);
       fin(kSetGrad, 0);
       const bool has_fin = (a.kind == ScaleKind::MeanAbsSign && a.params.full) || a.kind == ScaleKind::Libra ||
-                           a.kind == ScaleKind::Recu || a.kind == ScaleKind::Bivit;
+                           a.kind == ScaleKind::Recu || a.kind == ScaleKind::Bivit || recu_act;
       if (has_fin) launch_stage(d, kStageFin, egrid, st);
     }
   }

@@ -47,7 +47,7 @@ const REF: Record<string, (x: number, o?: any) => number> = {
   fda: (x, o = {}) => {
     const w = o.omega ?? 0.1;
     const n = o.n ?? 9;
-    if (Math.abs(x) > 1) return 0;
+    if (Math.abs(x) > (o.clip ?? 1)) return 0;
     let s = 0;
     for (let i = 0; i <= n; i++) s += Math.cos((2 * i + 1) * w * x);
     return ((4 * w) / Math.PI) * s;
@@ -132,7 +132,8 @@ describe('float64 references on random inputs, upstream gradient applied', () =>
     reste: [{ o: 1 }, { o: 2 }, { o: 3 }, { o: 5 }],
     biper: [{}, { omega0: 30 }],
     ede: [{ t: 1 }, { t: 0.01 }, { t: 10, k: 1 }],
-    fda: [{}, { n: 18 }],
+    // fda: the recurrence (omega clip <= pi/4, n <= 32) and the closed form (larger either way).
+    fda: [{}, { n: 18 }, { n: 32 }, { n: 33 }, { n: 200 }, { omega: 0.7, n: 12 }, { omega: 2 }, { omega: 0.5, clip: 2, n: 5 }],
   };
   for (const name of NAMES) {
     test(name, () => {
@@ -191,6 +192,9 @@ describe('boundary values: |x| = clip, 0, -0, +-Inf, NaN', () => {
     expectClose([rs[2], rs[9]], [2 * Math.sqrt(10), 2 * Math.sqrt(10)], 1e-5);
     // NaN upstream gradient propagates.
     expect(B.approxSign.backwardSync(Float32Array.of(0.5), Float32Array.of(NaN)).grad[0]).toBeNaN();
+    // o = 1 (exponent 0) at +-Inf: 0, not 0 * inf; fda's closed form and n = 0 likewise.
+    expect(Array.from(B.reste.backwardSync(S, G, { o: 1 }).grad.slice(4, 7))).toEqual([0, 0, NaN]);
+    for (const o of [{ omega: 2 }, { n: 0 }]) expect(Array.from(B.fda.backwardSync(S, G, o).grad.slice(4, 7))).toEqual([0, 0, NaN]);
   });
 });
 
@@ -284,17 +288,20 @@ describe('SIMD paths and threads', () => {
       }
       const g = uniform(r, n, -1, 1);
       for (const name of all) {
-        const o = name === 'rsign' ? { alpha: 0.05 } : name === 'reste' ? { o: 2.5 } : {};
+        const o = name === 'rsign' ? { alpha: 0.05 } : name === 'reste' ? { o: 2.5 } : name === 'fda' ? { n: 13 } : {};
         const e = B[name] as bitgrad.binarize.Estimator<any, any>;
         bitgrad.setSimd('scalar');
         const fs = e.forwardSync(x, o);
         const bs = e.backwardSync(x, g, o);
+        // fda's closed-form path (omega clip > pi/4) too.
+        const closed = name === 'fda' ? B.fda.backwardSync(x, g, { omega: 2 }).grad : null;
         for (const p of paths) {
           expect(bitgrad.setSimd(p).simd).toBe(p);
           expectClose(e.forwardSync(x, o), fs, 0, 0);
           const bp = await e.backward(x, g, o); // n = 70001 runs on a worker, threaded
           expectClose(bp.grad, bs.grad, 4e-6, 1e-6);
           if (name === 'rsign') expectClose(bp.alphaGrad, bs.alphaGrad, 1e-5, 1e-5);
+          if (closed) expectClose((await B.fda.backward(x, g, { omega: 2 })).grad, closed, 4e-6, 1e-6);
         }
       }
     }

@@ -317,6 +317,28 @@ describe('boundaries, SIMD paths, threads', () => {
     expect(Number.isNaN(B.ternaryWeights.backwardSync(f([NaN, 1]), f([1, 1])).grad[0])).toBe(true);
     expect(Array.from(B.multiBasis.forwardSync(f([Infinity, -1]), { bases: 1, alpha: f([1]) }).out)).toEqual([1, -1]);
   });
+  test('multiBasis row at a time (rows > 1) is bit-identical to the pass-by-pass path (one row per call)', () => {
+    const R = 3;
+    const K = 20011; // two chunks, ragged
+    const W = uniform(rng(41), R * K, -1.5, 1.5);
+    W[9] = 0;
+    const G = uniform(rng(42), R * K, -1, 1);
+    for (const bases of [1, 3, 4]) {
+      const all = B.multiBasis.forwardSync(W, { shape: [R, K], bases });
+      const ball = B.multiBasis.backwardSync(W, G, { shape: [R, K], bases });
+      for (let r = 0; r < R; r++) {
+        const w = W.subarray(r * K, (r + 1) * K);
+        const one = B.multiBasis.forwardSync(w, { shape: [1, K], bases });
+        const bone = B.multiBasis.backwardSync(w, G.subarray(r * K, (r + 1) * K), { shape: [1, K], bases });
+        expect(Array.from(all.out.subarray(r * K, (r + 1) * K))).toEqual(Array.from(one.out));
+        expect(Array.from(ball.grad.subarray(r * K, (r + 1) * K))).toEqual(Array.from(bone.grad));
+        for (let b = 0; b < bases; b++) {
+          expect(all.alpha[b * R + r]).toBe(one.alpha[b]);
+          expect(ball.alphaGrad![b * R + r]).toBe(bone.alphaGrad![b]);
+        }
+      }
+    }
+  });
   test('every SIMD path and thread count matches the scalar one (ragged rows, large inputs)', async () => {
     const paths = (['avx2', 'avx512'] as const).filter((p) => p === 'avx2' || bitgrad.backend().cpu.simdBest === 'avx512');
     const R = 5;

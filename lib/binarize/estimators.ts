@@ -452,7 +452,9 @@ export interface FdaOptions extends EstimatorOptions {
 /**
  * FDA, Fourier-series sign gradient (Xu et al., NeurIPS 2021; BiBench operator): forward
  * `sign(x)`, backward `dL/dx = g (4 omega/pi) sum_{i=0..n} cos((2i+1) omega x)` for
- * `|x| <= clip`, else 0; the sum is evaluated in closed form as
+ * `|x| <= clip`, else 0. When `omega clip <= pi/4` and `n <= 32` (the BiBench range) the
+ * sum is accumulated term by term with a cosine recurrence in difference form (accurate
+ * near x = 0); otherwise it is evaluated in closed form as
  * `sin(2(n+1) omega x) / (2 sin(omega x))`. Defaults omega = 0.1, n = 9, clip = 1.
  */
 export const fda: Estimator<FdaOptions, {}> = makeEstimator<FdaOptions, {}>('fda', (o) => {

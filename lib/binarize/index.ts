@@ -13,11 +13,11 @@ export { ste, approxSign, swishSign, reste, resteSchedule, biper, ede, edeSchedu
 export { elastic } from './estimators';
 export type { ElasticOptions, ElasticGrads } from './estimators';
 export {
-  magnitudeAwareSign, xnor, xnorActivation, dorefa, ternaryWeights, libraPB, recu, recuTau, bivitWeights, multiBasis, xnorK, xnorKSync, xnorPlusPlus, elasticInit,
+  magnitudeAwareSign, xnor, xnorActivation, dorefa, ternaryWeights, libraPB, recu, recuTau, recuActivation, bivitWeights, multiBasis, xnorK, xnorKSync, xnorPlusPlus, elasticInit,
 } from './scaling';
 export type {
   ScaleInput, ScaleOutput, RowOptions, RowForward, RowBackward, RowBinarizer, MeanAbsSignOptions, DorefaOptions, TernaryOptions,
-  LibraOptions, RecuOptions, BivitOptions, MultiBasisOptions, XnorKOptions, XnorPPOptions, XnorPPGrads,
+  LibraOptions, RecuOptions, RecuActivationOptions, BivitOptions, MultiBasisOptions, XnorKOptions, XnorPPOptions, XnorPPGrads,
 } from './scaling';
 export type {
   Estimator, EstimatorInput, EstimatorOutput, EstimatorOptions, BackwardResult, SteOptions, SwishSignOptions, ResteOptions,

@@ -54,7 +54,7 @@ export interface RowOptions {
 export interface RowForward<T extends ScaleInput> {
   /** The binarized (scaled) weights, same shape and device as the input. */
   out: ScaleOutput<T>;
-  /** The scale(s) used: one per row (multiBasis: `[bases][rows]`; recu: the clamp bound Q, one value). */
+  /** The scale(s) used: one per row (multiBasis: `[bases][rows]`; recu: the clamp bound Q, one value; recuActivation: the per-sample divisor s). */
   alpha: ScaleOutput<T>;
 }
 
@@ -81,7 +81,7 @@ export interface RowBinarizer<O extends RowOptions> {
 }
 
 // Native kinds: the order of ScaleKind in native/ops/scale_args.h.
-const KIND = { mas: 0, ternary: 1, libra: 2, recu: 3, bivit: 4, multi: 5 } as const;
+const KIND = { mas: 0, ternary: 1, libra: 2, recu: 3, bivit: 4, multi: 5, recuAct: 6 } as const;
 
 type Spec = Record<string, unknown>;
 
@@ -245,6 +245,8 @@ interface RowDef<O> {
   layerWide?(o: O): boolean;
   learnable?: boolean;
   alphaCount?(rows: number, o: O): number;
+  /** extra shape checks once rows and cols are known (throws a coded error) */
+  check?(rows: number, cols: number, o: O, fname: string): void;
 }
 
 function makeRow<O extends RowOptions>(name: string, def: RowDef<O>): RowBinarizer<O> {
@@ -256,6 +258,7 @@ function makeRow<O extends RowOptions>(name: string, def: RowDef<O>): RowBinariz
     if (io.n === 0) throw bad(`${fname}: the input is empty`, 'BITGRAD_SHAPE_MISMATCH');
     const rows = def.layerWide?.(o) || io.shape.length < 2 ? 1 : io.shape[0];
     const cols = io.n / rows;
+    def.check?.(rows, cols, o, fname);
     const nb = def.bases ? def.bases(o) : 1;
     const acount = def.alphaCount ? def.alphaCount(rows, o) : rows * nb;
     const spec: Spec = { ...hyper, kind: def.kind, backward, rows, cols, x: io.op(x as ScaleInput) };
@@ -440,6 +443,53 @@ export function recuTau(e: number, E: number, tauMin = 0.85, tauMax = 0.99): num
   const A = (tauMax - tauMin) / (Math.E - 1);
   return A * Math.exp(e / E) + tauMin - A;
 }
+
+// ---- ReCU activations ----------------------------------------------------------------
+
+/** Options of {@link recuActivation}. */
+export interface RecuActivationOptions extends RowOptions {
+  /**
+   * `true` (default): normalize each sample by `sqrt(Var + 1e-5)` and differentiate through
+   * it (BiBench's training branch); `false`: eval mode, `a = x` (plain ApproxSign).
+   */
+  training?: boolean;
+}
+
+/**
+ * ReCU activation binarizer (Xu et al., "ReCU: Reviving the Dead Weights in Binary Neural
+ * Networks", ICCV 2021; BiBench operator, specs/binarize-mst.md §5; BiPer's activations are
+ * the same). Per sample (the first axis of `shape`, `[N, C, H, W]` or `[N, features]`;
+ * a Float32Array without `shape` is one sample), with `n` elements per sample:
+ *
+ * - training (default): `a = x / s`, `s = sqrt(Var(x) + 1e-5)` with the unbiased variance
+ *   over the sample, forward `sign(a) = sign(x)` (s > 0; `zeroMode` as the estimators),
+ *   backward the ApproxSign surrogate on `a`, `gA_i = g_i max(0, 2 - 2|a_i|)`, and the
+ *   normalization differentiated (the variance is not detached):
+ *   `dL/dx_j = gA_j / s - (x_j - m) / (s^3 (n - 1)) sum_i gA_i x_i` (m the sample mean);
+ * - `training: false`: `a = x`, `dL/dx = g max(0, 2 - 2|x|)`.
+ *
+ * The spec only says "per-sample normalized, sign" with backward `max(0, 2 - 2|x|)`; the
+ * normalization `x / sqrt(x.var(dim=[1, 2, 3], unbiased) + 1e-5)` and the non-detached
+ * variance are taken from BiBench's code (`ReCuActivationQuantization`), not from the spec.
+ * `alpha` reports s per sample (1 in eval mode). Edge cases: in training a sample of one
+ * element has no unbiased variance (PyTorch gives NaN): rejected with
+ * `BITGRAD_SHAPE_MISMATCH`. NaN in the input gives NaN at that element of the forward
+ * output (the sign is taken per element), but NaN for the sample's s and for the whole
+ * sample's gradient in training (it enters the variance, as in autograd); in eval mode
+ * only that element's gradient is NaN. `steBoundary` has no effect (the surrogate is
+ * continuous at |a| = 1).
+ */
+export const recuActivation: RowBinarizer<RecuActivationOptions> = makeRow<RecuActivationOptions>('recuActivation', {
+  kind: KIND.recuAct,
+  hyper: (o) => {
+    if (o.training !== undefined && typeof o.training !== 'boolean') throw bad(`training must be a boolean (got ${show(o.training)})`);
+    return { training: o.training ?? true };
+  },
+  check: (rows, cols, o, fname) => {
+    if (o.training !== false && cols < 2)
+      throw bad(`${fname}: training mode needs at least 2 elements per sample (the unbiased variance of one is undefined; got ${rows} x ${cols})`, 'BITGRAD_SHAPE_MISMATCH');
+  },
+});
 
 // ---- BiViT learnable channel-wise scale ------------------------------------------------
 

@@ -50,12 +50,35 @@ BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask 
   }
 }
 
+// Estimators whose backward is latency-bound (FdaOp, ResteOp) provide backward2 for two
+// independent vectors and set kPair; the others are stepped one vector at a time.
+template <class F, class = void>
+struct ew_has_pair {
+  static constexpr bool value = false;
+};
+template <class F>
+struct ew_has_pair<F, decltype(void(F::kPair))> {
+  static constexpr bool value = F::kPair;
+};
+
+template <class P, class F>
+BG_INLINE void ew_pair_step(const F& f, const EwBlock& b, size_t i) {
+  using V = typename P::V;
+  const size_t j = i + P::kLanes;
+  V d0, d1;
+  f.backward2(P::ld(b.x + i), P::ld(b.g + i), P::ld(b.x + j), P::ld(b.g + j), d0, d1);
+  P::st(b.out + i, d0);
+  P::st(b.out + j, d1);
+}
+
 template <class P, template <class> class Op, bool kFwd>
 void ew_block(const EstParams& prm, const EwBlock& b) {
   using F = Op<typename P::V>;
   const F f(prm);
   const size_t n = b.n;
   size_t i = 0;
+  if constexpr (!kFwd && !F::kParam && ew_has_pair<F>::value)
+    for (; i + 2 * P::kLanes <= n; i += 2 * P::kLanes) ew_pair_step<P, F>(f, b, i);
   for (; i + P::kLanes <= n; i += P::kLanes) ew_step<P, F, kFwd, false>(f, b, i, typename P::Mask());
   if (P::kLanes > 1 && i < n) ew_step<P, F, kFwd, true>(f, b, i, P::tail(n - i));
 }

@@ -159,6 +159,25 @@ void statistics(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
       }
       break;
     }
+    case ScaleKind::RecuAct: {
+      if (!a.params.training) {
+        for (int64_t r = 0; r < R; ++r) co[r * kRowCo + 1] = co[r * kRowCo + 2] = 1.0f;
+        break;
+      }
+      mean();
+      std::vector<double> ss = rw.sums(1, [&](int64_t r, int64_t i, double* t) {
+        const double d = static_cast<double>(x[r * K + i]) - static_cast<double>(co[r * kRowCo]);
+        t[0] = d * d;
+      });
+      for (int64_t r = 0; r < R; ++r) {
+        // One element: the unbiased variance is 0/0, NaN as in PyTorch (the facade rejects it).
+        const double var = K > 1 ? ss[r] / static_cast<double>(K - 1) : std::nan("");
+        const double sd = std::sqrt(var + 1e-5);
+        co[r * kRowCo + 1] = static_cast<float>(1.0 / sd);
+        co[r * kRowCo + 2] = static_cast<float>(sd);
+      }
+      break;
+    }
     case ScaleKind::Bivit: {
       mean();
       if (a.alpha_in) {
@@ -199,7 +218,8 @@ void run_kind(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
     return;
   }
   if (rw.n() > 0) run_stage<Row>(a, rw, co, kStageGrad);
-  const bool need_terms = (a.kind == ScaleKind::MeanAbsSign && a.params.full) || Row<float>::kTerms > 0;
+  const bool need_terms = ((a.kind == ScaleKind::MeanAbsSign && a.params.full) || Row<float>::kTerms > 0) &&
+                          !(a.kind == ScaleKind::RecuAct && !a.params.training);
   if (!need_terms) return;
   std::vector<double> t = term_sums<Row>(a, rw, co);
   const double invK = K > 0 ? 1.0 / static_cast<double>(K) : 0.0;
@@ -222,6 +242,12 @@ void run_kind(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
         if (a.dalpha) a.dalpha[r] = static_cast<float>(t[r * 2 + 1]);
       }
       break;
+    case ScaleKind::RecuAct:
+      for (int64_t r = 0; r < R; ++r) {
+        const double k = co[r * kRowCo + 1];
+        co[r * kRowCo + 3] = K > 1 ? static_cast<float>(k * k * k * t[r] / static_cast<double>(K - 1)) : std::nanf("");
+      }
+      break;
     case ScaleKind::MultiBasis: {
       const int nb = a.params.bases;
       if (a.dalpha)
@@ -234,6 +260,66 @@ void run_kind(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
   if (Row<float>::kFin && rw.n() > 0) run_stage<Row>(a, rw, co, kStageFin);
 }
 
+// Rows of at most this many elements take the row-at-a-time MultiBasis path: x, g and
+// out of one row (3 x 256 KiB) stay in a per-core L2 between its passes.
+constexpr int64_t kFuseRowMax = 65536;
+
+// MultiBasis row at a time. The greedy scales need one pass per basis over the row
+// (alpha_b = mean|r_b| depends on alpha_b-1 through every element), so pass by pass over
+// the whole tensor reads it from memory bases + 1 (forward) or bases + 2 (backward)
+// times. Here one task runs all passes of its row back to back (statistics, the
+// elementwise stage, the dalpha sums), so only the first touches memory. Per-chunk
+// partials from 0.0 in element order, added in chunk order, and the same elementwise
+// pieces: bit-identical to the pass-by-pass path, for any thread count.
+void multi_rows_fused(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
+  const int64_t R = rw.R, K = rw.K;
+  const int nb = a.params.bases;
+  const double invK = K > 0 ? 1.0 / static_cast<double>(K) : 0.0;
+  const ScaleFn fn = table().fn[static_cast<int>(a.kind)];
+  for_items(R, rw.n(), [&](int64_t r) {
+    float* c = co.data() + r * kRowCo;
+    const int64_t base = r * K;
+    const float* x = a.x + base;
+    auto chunks = [&](const auto& piece) {
+      for (int64_t s = 0; s < K; s += kChunk) piece(s, s + kChunk < K ? s + kChunk : K);
+    };
+    for (int b = 0; b < nb; ++b) {
+      if (a.alpha_in) {
+        c[b] = a.alpha_in[b * R + r];
+        continue;
+      }
+      double tot = 0.0;
+      chunks([&](int64_t s, int64_t e) {
+        double acc = 0.0;
+        for (int64_t i = s; i < e; ++i) {
+          float res = x[i];
+          for (int j = 0; j < b; ++j) res = res - c[j] * est_sign(res, a.params.zero);
+          acc += std::fabs(static_cast<double>(res));
+        }
+        tot += acc;
+      });
+      c[b] = static_cast<float>(tot * invK);
+    }
+    const int stage = a.backward ? kStageGrad : kStageFwd;
+    chunks([&](int64_t s, int64_t e) {
+      fn(a.params, stage, c, x + s, a.g ? a.g + base + s : nullptr, a.out + base + s, static_cast<size_t>(e - s));
+    });
+    if (!a.backward || !a.dalpha) return;
+    double tot[kMaxBases] = {0.0, 0.0, 0.0, 0.0};
+    const MultiRow<float> f(a.params, c);
+    chunks([&](int64_t s, int64_t e) {
+      double acc[kMaxBases] = {0.0, 0.0, 0.0, 0.0};
+      double t[kMaxBases] = {0.0, 0.0, 0.0, 0.0};
+      for (int64_t i = s; i < e; ++i) {
+        f.terms(x[i], a.g[base + i], a.out[base + i], t);
+        for (int j = 0; j < kMaxBases; ++j) acc[j] += t[j];
+      }
+      for (int j = 0; j < nb; ++j) tot[j] += acc[j];
+    });
+    for (int j = 0; j < nb; ++j) a.dalpha[j * R + r] = static_cast<float>(tot[j]);
+  });
+}
+
 }  // namespace
 
 void scale_rows(const ScaleArgs& a) {
@@ -241,14 +327,20 @@ void scale_rows(const ScaleArgs& a) {
   if (kind < 0 || kind >= kScaleCount || a.rows < 0 || a.cols < 0) return;
   Rows rw{a.rows, a.cols, a.cols > 0 ? (a.cols + kChunk - 1) / kChunk : 0};
   std::vector<float> co(static_cast<size_t>(a.rows * kRowCo), 0.0f);
-  statistics(a, rw, co);
-  switch (a.kind) {
+  // Row at a time when there are rows enough to share out and each fits in L2.
+  const bool fused = a.kind == ScaleKind::MultiBasis && a.rows > 1 && a.cols <= kFuseRowMax;
+  if (fused)
+    multi_rows_fused(a, rw, co);
+  else
+    statistics(a, rw, co);
+  switch (fused ? ScaleKind::Count : a.kind) {
     case ScaleKind::MeanAbsSign: run_kind<MasRow>(a, rw, co); break;
     case ScaleKind::Ternary: run_kind<TernaryRow>(a, rw, co); break;
     case ScaleKind::Libra:
     case ScaleKind::Recu: run_kind<StdRow>(a, rw, co); break;
     case ScaleKind::Bivit: run_kind<BivitRow>(a, rw, co); break;
     case ScaleKind::MultiBasis: run_kind<MultiRow>(a, rw, co); break;
+    case ScaleKind::RecuAct: run_kind<RecuActRow>(a, rw, co); break;
     default: break;
   }
   if (a.alpha_out) {
@@ -259,6 +351,7 @@ void scale_rows(const ScaleArgs& a) {
         for (int64_t r = 0; r < R; ++r) a.alpha_out[r] = co[r * kRowCo];
         break;
       case ScaleKind::Libra:
+      case ScaleKind::RecuAct:
         for (int64_t r = 0; r < R; ++r) a.alpha_out[r] = co[r * kRowCo + 2];
         break;
       case ScaleKind::Recu: a.alpha_out[0] = R > 0 ? co[2] : 0.0f; break;

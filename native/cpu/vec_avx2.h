@@ -86,6 +86,22 @@ BG_INLINE F8 vmin(F8 a, F8 b) { return vselect(visnan(a), a, F8(_mm256_min_ps(a.
 BG_INLINE F8 vabs(F8 a) { return _mm256_and_ps(a.v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
 // Exact IEEE 1/x (a division, not the approximate rcp instruction).
 BG_INLINE F8 vrecip(F8 a) { return _mm256_div_ps(_mm256_set1_ps(1.0f), a.v); }
+// x = m 2^e, m in [1, 2), for finite x > 0 (as math/scalar.h). Subnormals are scaled
+// by 2^23 first so their exponent field is meaningful.
+BG_INLINE F8 vmant_exp(F8 x, F8& e) {
+  const M8 sub = vlt(x, F8(0x1p-126f));
+  const I8 b = vbits(vselect(sub, x * F8(0x1p23f), x));
+  e = vint_to_float(((b >> 23) & I8(0xff)) - I8(127)) - vselect(sub, F8(23.0f), F8(0.0f));
+  return vfrom_bits((b & I8(0x007fffff)) | I8(0x3f800000));
+}
+// a 2^n for integral n, |n| <= 252: two exact power-of-two factors of about n/2 each,
+// so neither leaves the normal exponent range.
+BG_INLINE F8 vldexp(F8 a, F8 n) {
+  const I8 k = vtrunc_int(n);
+  const I8 k1 = k >> 1;
+  const I8 k2 = k - k1;
+  return (a * vfrom_bits((k1 + I8(127)) << 23)) * vfrom_bits((k2 + I8(127)) << 23);
+}
 
 }  // namespace
 }  // namespace cpu

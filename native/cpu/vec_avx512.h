@@ -108,6 +108,14 @@ BG_INLINE F16 vabs(F16 a) {
 }
 // Exact IEEE 1/x (a division, not rcp14).
 BG_INLINE F16 vrecip(F16 a) { return _mm512_div_ps(_mm512_set1_ps(1.0f), a.v); }
+// x = m 2^e, m in [1, 2), for finite x > 0 (as math/scalar.h): getexp / getmant
+// handle subnormals themselves.
+BG_INLINE F16 vmant_exp(F16 x, F16& e) {
+  e = _mm512_getexp_ps(x.v);
+  return _mm512_getmant_ps(x.v, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+}
+// a 2^n for integral n (scalef rounds once, whatever the range).
+BG_INLINE F16 vldexp(F16 a, F16 n) { return _mm512_scalef_ps(a.v, n.v); }
 
 }  // namespace
 }  // namespace cpu

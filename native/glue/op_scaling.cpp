@@ -1,5 +1,5 @@
 // Row-statistic binarizers (binarize.magnitudeAwareSign, xnor, dorefa, ternaryWeights,
-// libraPB, recu, bivitWeights, multiBasis), the XNOR-Net activation scale K and the
+// libraPB, recu, bivitWeights, multiBasis, recuActivation), the XNOR-Net activation scale K and the
 // XNOR++ scale: argument decoding, the CPU work and the CUDA enqueue; op_runner runs
 // them. lib/binarize/scaling.ts validates first; everything is checked again here.
 #include <napi.h>
@@ -68,6 +68,9 @@ Napi::Value ScaleRows(const Napi::CallbackInfo& info) {
   p.qfac = spec_float_narrow(env, spec, "qfac", p.qfac);
   p.bases = static_cast<int>(spec_int_or(env, spec, "bases", 1, kMaxBases, p.bases));
   if (a.kind != ScaleKind::MultiBasis) p.bases = 1;
+  p.training = spec.Get("training").IsUndefined() ? 1 : (spec_bool(spec, "training") ? 1 : 0);
+  if (a.kind == ScaleKind::RecuAct && p.training && a.cols < 2)
+    throw_validation(env, "BITGRAD_SHAPE_MISMATCH", "recuActivation: training needs at least 2 elements per sample");
   const size_t nb = static_cast<size_t>(n) * 4;
   const size_t ab = static_cast<size_t>(scale_alpha_count(a)) * 4;
   a.x = static_cast<const float*>(ops.take("x", nb, false));

@@ -102,23 +102,68 @@ struct SwishSignOp {
   }
 };
 
+// log2(x) for finite x > 0: x = m 2^e (m in [1, 2)), log2(m) = t P(t) with t = m - 1
+// and P a degree-7 least-squares fit on Chebyshev nodes of [0, 1] (fitted for this
+// file; |t P(t) - log2(1 + t)| < 5e-8 before float rounding). Absolute accuracy is what
+// a power needs: an error d in y = a log2(x) is a relative error d ln2 in 2^y. Cheaper
+// than vlog (no reduction to [sqrt(1/2), sqrt(2)), no special-case lanes).
+template <class V>
+BG_HD BG_INLINE V est_log2_pos(V x) {
+  V e;
+  const V t = vmant_exp(x, e) - V(1.0f);
+  // Estrin's scheme: the dependent chain is 4 operations deep instead of Horner's 8.
+  const V t2 = t * t;
+  const V p01 = vfma(V(-0.7211657762527466f), t, V(1.4426898956298828f));
+  const V p23 = vfma(V(-0.3473007380962372f), t, V(0.47868362069129944f));
+  const V p45 = vfma(V(-0.1375204175710678f), t, V(0.24186401069164276f));
+  const V p67 = vfma(V(-0.009309016168117523f), t, V(0.052058421075344086f));
+  const V p03 = vfma(p23, t2, p01);
+  const V p47 = vfma(p67, t2, p45);
+  return vfma(t, vfma(p47, t2 * t2, p03), e);
+}
+
+// 2^y for |y| < 150: y = k + r with k = round(y), |r| <= 1/2 (exact), 2^r by a degree-5
+// fit (relative error < 8e-8 before float rounding; fitted for this file), times 2^k.
+template <class V>
+BG_HD BG_INLINE V est_exp2(V y) {
+  const V k = vround(y);
+  const V r = y - k;
+  const V r2 = r * r;
+  const V p01 = vfma(V(0.6931469440460205f), r, V(1.0000001192092896f));
+  const V p23 = vfma(V(0.05550713464617729f), r, V(0.24022120237350464f));
+  const V p45 = vfma(V(0.0013276466634124517f), r, V(0.009675540961325169f));
+  return vldexp(vfma(vfma(p45, r2, p23), r2, p01), k);
+}
+
 // ReSTE: dx = g (1/o)|x|^((1-o)/o) for delta < |x| <= t, g delta^((1-o)/o) for
-// |x| <= delta (secant slope, finite at 0), 0 beyond t.
+// |x| <= delta (secant slope, finite at 0), 0 beyond t. The power is
+// 2^(expo log2|x| + log2(1/o)) from the polynomial log2 / exp2 above (about 3e-7
+// relative; the generic vexp(vlog) costs twice the instructions and made this the
+// slowest estimator).
 template <class V>
 struct ResteOp {
   static constexpr bool kParam = false;
-  V zero, inv_o, expo, slope0, t, delta;
+  V zero, expo, lg_inv_o, slope0, t, delta;
   bool inclusive;
   BG_HD explicit ResteOp(const EstParams& p)
-      : zero(p.zero), inv_o(p.inv_o), expo(p.expo), slope0(p.slope0), t(p.t), delta(p.delta),
+      : zero(p.zero), expo(p.expo), lg_inv_o(log2f(p.inv_o)), slope0(p.slope0), t(p.t), delta(p.delta),
         inclusive(p.inclusive != 0) {}
   BG_HD BG_INLINE void forward(V x, V& out) const { out = est_sign(x, zero); }
   BG_HD BG_INLINE void backward(V x, V g, V& dx) const {
     const V ax = vabs(x);
-    // |x| <= delta never uses the power (log 0 = -inf), so its lanes are masked below.
-    const V pw = inv_o * vexp(expo * vlog(vmax(ax, delta)));
+    // Clamped into [delta, t] (the only place the power is used): a finite positive
+    // argument needs no 0 / inf lanes in log2, and +-inf gives 0 rather than 0 * inf.
+    const V c = vmin(vmax(ax, delta), t);
+    const V pw = est_exp2(vfma(expo, est_log2_pos(c), lg_inv_o));
     const V f = vselect(vle(ax, delta), slope0, pw);
     dx = est_keep_nan(x, g * (f * est_window(ax, t, inclusive)));
+  }
+  // log2 then exp2 is one dependent chain per input; two independent inputs per step
+  // (ew_engine.h) give the out-of-order core more to overlap. Same per-lane operations.
+  static constexpr bool kPair = true;
+  BG_HD BG_INLINE void backward2(V x0, V g0, V x1, V g1, V& dx0, V& dx1) const {
+    backward(x0, g0, dx0);
+    backward(x1, g1, dx1);
   }
 };
 
@@ -172,28 +217,91 @@ struct RsignOp {
   }
 };
 
-// FDA (BiBench): dx = g (4 omega/pi) sum_{i=0..n} cos((2i+1) omega x) inside the
-// window |x| <= clip. The sum is evaluated in closed form,
-// sin(2(n+1) w) / (2 sin w) with w = omega x (n + 1 where sin w == 0).
+// Largest n for which FDA sums its series term by term (2 operations per term); above
+// it the closed form (two sines and a division) is cheaper.
+constexpr int kFdaRecurMax = 32;
+
+// FDA (BiBench): dx = g (4 omega/pi) S inside the window |x| <= clip, with
+// S = sum_{i=0..n} cos((2i+1) w), w = omega x. When every in-window |w| <= pi/4 and
+// n <= kFdaRecurMax, S is summed by the recurrence S_k+1 = 2 cos(2w) S_k - S_k-1
+// (S_0 = cos w, S_-1 = 0) in Reinsch's difference form D_k+1 = D_k + q S_k,
+// S_k+1 = S_k + D_k+1 with q = 2 cos(2w) - 2 = -4 sin^2 w: q is small and accurate near
+// w = 0, where forming 2 cos(2w) itself would lose the digits the sum depends on.
+// cos w and q are Taylor polynomials in u = w^2 (truncation below 1e-8 relative for
+// |w| <= pi/4), so no range reduction is needed. Otherwise the closed form
+// sin(2(n+1) w) / (2 sin w) (n + 1 where sin w == 0).
 template <class V>
 struct FdaOp {
   static constexpr bool kParam = false;
   V zero, omega, scale, m, terms, clip;
-  bool inclusive;
+  int n;
+  bool inclusive, recur;
   BG_HD explicit FdaOp(const EstParams& p)
       : zero(p.zero), omega(p.omega), scale(p.fda_scale), m(p.fda_m), terms(p.fda_terms), clip(p.clip),
-        inclusive(p.inclusive != 0) {}
+        n(static_cast<int>(p.fda_terms) - 1), inclusive(p.inclusive != 0),
+        recur(static_cast<int>(p.fda_terms) - 1 <= kFdaRecurMax && (p.omega < 0.0f ? -p.omega : p.omega) * p.clip <= 0.785398f) {}
   BG_HD BG_INLINE void forward(V x, V& out) const { out = est_sign(x, zero); }
-  BG_HD BG_INLINE void backward(V x, V g, V& dx) const {
-    const V ax = vabs(x);
+  // -4 sin^2(w) and cos(w) of w = omega x, as polynomials in u = w^2.
+  BG_HD BG_INLINE void recur_start(V x, V& q, V& c) const {
     const V w = omega * x;
-    const V den = V(2.0f) * vsin(w);
-    const V num = vsin(m * x);
-    const V sum = vselect(veq(den, V(0.0f)), terms, num / den);
-    const V win = est_window(ax, clip, inclusive);
-    // Outside the window the factor is exactly 0 (also for +-inf, where sin is NaN).
+    const V u = w * w;
+    q = vfma(V(1.7102239e-5f), u, V(-5.6437389e-4f));
+    q = vfma(q, u, V(0.012698413f));
+    q = vfma(q, u, V(-0.17777778f));
+    q = vfma(q, u, V(1.3333334f));
+    q = vfma(q, u, V(-4.0f)) * u;
+    c = vfma(V(-2.7557319e-7f), u, V(2.4801587e-5f));
+    c = vfma(c, u, V(-1.3888889e-3f));
+    c = vfma(c, u, V(0.041666668f));
+    c = vfma(c, u, V(-0.5f));
+    c = vfma(c, u, V(1.0f));
+  }
+  BG_HD BG_INLINE V sum_closed(V x) const {
+    const V den = V(2.0f) * vsin(omega * x);
+    return vselect(veq(den, V(0.0f)), terms, vsin(m * x) / den);
+  }
+  BG_HD BG_INLINE V finish(V x, V g, V sum) const {
+    const V win = est_window(vabs(x), clip, inclusive);
+    // Outside the window the factor is exactly 0 (also for +-inf, where the sum is NaN).
     const V f = vselect(vlt(V(0.5f), win), scale * sum, V(0.0f));
-    dx = est_keep_nan(x, g * f);
+    return est_keep_nan(x, g * f);
+  }
+  BG_HD BG_INLINE void backward(V x, V g, V& dx) const {
+    if (!recur) {
+      dx = finish(x, g, sum_closed(x));
+      return;
+    }
+    V q, s;
+    recur_start(x, q, s);
+    V d = s;
+    for (int k = 0; k < n; ++k) {
+      d = vfma(q, s, d);
+      s = s + d;
+    }
+    dx = finish(x, g, s);
+  }
+  // Two independent inputs at once (CPU engine, ew_engine.h): the recurrence is one
+  // chain of dependent operations, latency-bound, so interleaving two chains nearly
+  // doubles the throughput. Per lane exactly the operations of backward().
+  static constexpr bool kPair = true;
+  BG_HD BG_INLINE void backward2(V x0, V g0, V x1, V g1, V& dx0, V& dx1) const {
+    if (!recur) {
+      backward(x0, g0, dx0);
+      backward(x1, g1, dx1);
+      return;
+    }
+    V q0, s0, q1, s1;
+    recur_start(x0, q0, s0);
+    recur_start(x1, q1, s1);
+    V d0 = s0, d1 = s1;
+    for (int k = 0; k < n; ++k) {
+      d0 = vfma(q0, s0, d0);
+      d1 = vfma(q1, s1, d1);
+      s0 = s0 + d0;
+      s1 = s1 + d1;
+    }
+    dx0 = finish(x0, g0, s0);
+    dx1 = finish(x1, g1, s1);
   }
 };
 

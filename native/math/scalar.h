@@ -27,5 +27,15 @@ BG_HD BG_INLINE float vsin(float x) { return sinf(x); }
 BG_HD BG_INLINE float vcos(float x) { return cosf(x); }
 // Round to nearest, ties to even (the default rounding mode; torch.round).
 BG_HD BG_INLINE float vround(float x) { return rintf(x); }
+// x = m 2^e with m in [1, 2), for finite x > 0 (subnormals included): returns m, sets e.
+// With vldexp, the pieces of the polynomial log2 / exp2 of math/estimators.h.
+BG_HD BG_INLINE float vmant_exp(float x, float& e) {
+  int k = 0;
+  const float m = frexpf(x, &k);
+  e = static_cast<float>(k - 1);
+  return m + m;
+}
+// a 2^n for an integral n with |n| < 2^30 (one rounding).
+BG_HD BG_INLINE float vldexp(float a, float n) { return ldexpf(a, static_cast<int>(n)); }
 
 }  // namespace bg

@@ -1,5 +1,5 @@
 // Row-statistic binarizers: the per-element math of binarize.magnitudeAwareSign / xnor /
-// dorefa, ternaryWeights, libraPB, recu, bivitWeights and multiBasis, written once over
+// dorefa, ternaryWeights, libraPB, recu, bivitWeights, multiBasis and recuActivation, written once over
 // the value type V (float on the CPU scalar path and CUDA, F8 / F16 in the SIMD units),
 // like math/estimators.h. Statistics (means, deviations, reduced gradient sums) are
 // computed by the drivers in double and arrive as per-row coefficients `co`
@@ -182,6 +182,32 @@ struct MultiRow {
       t[i] = static_cast<double>(g) * static_cast<double>(b[i]) * (1.0 - static_cast<double>(dn));
     }
     return nb;
+  }
+};
+
+// ReCU activations (BiBench ReCuActivationQuantization; BiPer's are the same): per sample
+// (row) a = x k with k = 1 / sqrt(unbiased Var(x) + 1e-5) in training, k = 1 in eval;
+// out = sign(a) = sign(x) (k > 0), h = g max(0, 2 - 2|a|) (ApproxSign), and in training
+// the normalization differentiated, the variance not detached:
+// dx = k h - (x - m) c with c = k^3 sum(h x) / (K - 1). A NaN anywhere in the row makes
+// k NaN, so h (kept NaN through a) and the whole row's gradient are NaN, as in autograd.
+// co: [m, k, sqrt(Var + 1e-5) (reported as alpha), c].
+template <class V>
+struct RecuActRow {
+  static constexpr bool kFin = true;
+  static constexpr int kTerms = 1;
+  V zero, m, k, c;
+  BG_HD RecuActRow(const ScaleParams& p, const float* co) : zero(p.zero), m(co[0]), k(co[1]), c(co[3]) {}
+  BG_HD BG_INLINE V fwd(V x) const { return est_sign(x, zero); }
+  BG_HD BG_INLINE V grad(V x, V g) const {
+    const V a = x * k;
+    const V two(2.0f);
+    return est_keep_nan(a, g * vmax(two - two * vabs(a), V(0.0f)));
+  }
+  BG_HD BG_INLINE V fin(V x, V h) const { return k * h - (x - m) * c; }
+  BG_HD BG_INLINE int terms(float x, float, float h, double* t) const {
+    t[0] = static_cast<double>(h) * static_cast<double>(x);
+    return 1;
   }
 };
 

@@ -1,5 +1,5 @@
 // Plain description of one row-statistic binarizer call (binarize.magnitudeAwareSign,
-// xnor, dorefa, ternaryWeights, libraPB, recu, bivitWeights, multiBasis), shared by the
+// xnor, dorefa, ternaryWeights, libraPB, recu, bivitWeights, multiBasis, recuActivation), shared by the
 // CPU and CUDA backends. The input is viewed as rows x cols (rows = output channels,
 // cols = everything else); every statistic is per row (ReCU's clamp bound is over the
 // whole tensor). The per-element math is in math/scaling.h.
@@ -17,7 +17,8 @@ enum class ScaleKind : int {
   Recu = 3,         // ReCU rectified clamp
   Bivit = 4,        // BiViT learnable scale on centred weights
   MultiBasis = 5,   // residual multi-basis (BinaryDM LMB / BEBR-style)
-  Count = 6,
+  RecuAct = 6,      // ReCU / BiPer activations: per-sample variance normalization, ApproxSign
+  Count = 7,
 };
 constexpr int kScaleCount = static_cast<int>(ScaleKind::Count);
 constexpr int kMaxBases = 4;
@@ -30,7 +31,8 @@ constexpr int kRowCo = 8;
   X(StdRow)                      \
   X(StdRow)                      \
   X(BivitRow)                    \
-  X(MultiRow)
+  X(MultiRow)                    \
+  X(RecuActRow)
 
 struct ScaleParams {
   int kind = 0;          // ScaleKind (StdRow serves Libra and ReCU)
@@ -43,6 +45,7 @@ struct ScaleParams {
   float t2 = 2.0f;       // Libra EDE backward: 2 t
   float qfac = 1.2039728f;  // ReCU: -ln(2 - 2 tau)
   int bases = 2;         // MultiBasis: 1..4
+  int training = 1;      // RecuAct: 1 normalizes by the sample's std (BiBench training), 0 uses x (eval)
 };
 
 // Stages of the elementwise passes.

@@ -1,6 +1,6 @@
 // CUDA-vs-CPU parity of the scaling ops and row-statistic binarizers
 // (binarize.magnitudeAwareSign / xnor / dorefa, ternaryWeights, libraPB, recu,
-// bivitWeights, multiBasis, elastic, xnorK, xnorPlusPlus): forward values, the scales,
+// bivitWeights, multiBasis, recuActivation, elastic, xnorK, xnorPlusPlus): forward values, the scales,
 // gradients, learnable-scale gradients (deterministic run to run), async and sync.
 'use strict';
 const { rng, uniform } = require('./parity.js');
@@ -22,6 +22,7 @@ const ROW = [
   ['magnitudeAwareSign', {}], ['xnor', { scaleGrad: 'full' }], ['dorefa', { perChannel: false, steBoundary: 'exclusive' }],
   ['ternaryWeights', {}], ['ternaryWeights', { levels: 2 }], ['libraPB', { t: 2 }], ['recu', { tau: 0.9 }],
   ['bivitWeights', {}], ['multiBasis', { bases: 1 }], ['multiBasis', { bases: 4 }],
+  ['recuActivation', {}], ['recuActivation', { training: false, zeroMode: 'zero' }],
 ];
 for (const shape of [[1, 5], [3, 4, 3, 3], [64, 33000]]) {
   for (const [name, o] of ROW) {
