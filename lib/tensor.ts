@@ -308,7 +308,11 @@ export interface DeviceMemory {
   peakBytes: number;
   /** Allocation cap (0 = none), see {@link setMemoryCap}. */
   capBytes: number;
-  /** Bytes the CUDA pool keeps for reuse ({@link emptyCache} returns them). Always 0 on the CPU. */
+  /**
+   * Bytes kept for reuse by freed tensors ({@link emptyCache} returns them): the CUDA
+   * pool's, or on the CPU the host block cache's (freed blocks of 64 KiB or more, up to
+   * `BITGRAD_HOST_CACHE_MB`, default 64; 0 turns it off).
+   */
   pooledBytes: number;
 }
 
@@ -330,7 +334,7 @@ export function memory(): MemoryInfo {
   return { liveTensors: m.liveBuffers, gcFreed: m.gcFreed, gcFreedBytes: m.gcFreedBytes, devices: m.devices };
 }
 
-/** Returns the CUDA pool's unused memory to the driver. No-op on the CPU backend. */
+/** Returns the memory freed tensors left for reuse: the CUDA pool's to the driver, the host block cache's to the C heap. */
 export function emptyCache(): void {
   native().binding.emptyCache();
 }

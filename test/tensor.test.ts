@@ -175,10 +175,33 @@ describe('memory()', () => {
     expect(live()).toBe(n0 + 1);
     expect(liveBytes()).toBe(b0 + 4000);
     expect(m1.devices.cpu.peakBytes).toBeGreaterThanOrEqual(m1.devices.cpu.liveBytes);
-    expect(m1.devices.cpu.pooledBytes).toBe(0);
     t.dispose();
     expect(liveBytes()).toBe(b0);
     expect(live()).toBe(n0);
+  });
+  test('freed large CPU blocks are pooled for reuse, not live, and emptyCache() returns them', () => {
+    const n = 1 << 18; // 1 MiB of float32
+    const dataA = new Float32Array(n).fill(3), dataB = new Float32Array(n).fill(5);
+    bitgrad.emptyCache();
+    expect(memory().devices.cpu.pooledBytes).toBe(0);
+    const b0 = liveBytes();
+    const a = tensor(dataA, [n], { device: 'cpu' });
+    a.dispose();
+    expect(liveBytes()).toBe(b0);
+    const p1 = memory().devices.cpu.pooledBytes;
+    expect(p1).toBeGreaterThanOrEqual(4 * n);
+    // A block of the same size comes from the pool, and holds the new contents.
+    const b = tensor(dataB, [n], { device: 'cpu' });
+    const p2 = memory().devices.cpu.pooledBytes;
+    expect(p1 - p2).toBe(4 * n);
+    expect(liveBytes()).toBe(b0 + 4 * n);
+    expect(b.dataSync()[n - 1]).toBe(5);
+    b.dispose();
+    bitgrad.emptyCache();
+    expect(memory().devices.cpu.pooledBytes).toBe(0);
+    // Small blocks are never pooled.
+    tensor(new Float32Array(100), [100], { device: 'cpu' }).dispose();
+    expect(memory().devices.cpu.pooledBytes).toBe(0);
   });
   test('a memory cap gives OutOfMemoryError with requested and available bytes', () => {
     const b0 = liveBytes();

@@ -5,12 +5,20 @@
 //   exit (or addon unload) never waits for them.
 // - One parallel_for owns the pool at a time (try_lock on `run_mu`); a concurrent caller
 //   does not wait, it runs all of its chunks inline, serially.
+// - Hand-off spins before it sleeps: a worker that finished a job polls for the next
+//   one for up to kSpinMicros, and the caller polls for the workers' completion the
+//   same way, before either blocks on a condition variable. Back-to-back ops (a
+//   network's layers, a training step's kernels) are typically 10-500 us apart, and a
+//   futex wake-up on a VM costs tens of microseconds, enough for the caller to claim
+//   every chunk itself; then two threads ran no faster than one.
 // - The caller participates; chunks are claimed with an atomic counter.
 // - fn must not throw: an exception escaping fn on a worker terminates the process,
 //   and on the caller's thread it would leave workers running on a dead job.
 #include "threadpool.h"
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -21,6 +29,27 @@ namespace bg {
 namespace cpu {
 
 namespace {
+
+constexpr int64_t kSpinMicros = 150;
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls done() for up to kSpinMicros; true when it became true.
+template <class F>
+bool spin_until(F done) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= end) return done();
+  }
+}
 
 int threads_from_env() {
   const char* e = std::getenv("BITGRAD_NUM_THREADS");
@@ -45,6 +74,7 @@ class Pool {
   bool run(size_t chunks, const std::function<void(size_t)>& fn, int helpers) {
     std::unique_lock<std::mutex> owner(run_mu_, std::try_to_lock);
     if (!owner.owns_lock()) return false;
+    bool wake = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       while (static_cast<int>(spawned_) < helpers) {
@@ -55,13 +85,20 @@ class Pool {
       chunks_ = chunks;
       next_.store(0, std::memory_order_relaxed);
       participants_ = helpers;
-      active_ = helpers;
+      active_.store(helpers, std::memory_order_relaxed);
       ++generation_;
+      published_.store(generation_, std::memory_order_release);
+      wake = helpers > 0 && sleepers_ > 0;
     }
-    if (helpers > 0) work_cv_.notify_all();
+    if (wake) work_cv_.notify_all();
     claim_chunks(fn, chunks);
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return active_ == 0; });
+    if (!spin_until([&] { return active_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mu_);
+      caller_waiting_ = true;
+      done_cv_.wait(lock, [&] { return active_.load(std::memory_order_acquire) == 0; });
+      caller_waiting_ = false;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
     fn_ = nullptr;
     return true;
   }
@@ -93,7 +130,16 @@ class Pool {
   void worker(int id, unsigned long long seen) {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      work_cv_.wait(lock, [&] { return generation_ != seen; });
+      if (generation_ == seen) {
+        lock.unlock();
+        spin_until([&] { return published_.load(std::memory_order_acquire) != seen; });
+        lock.lock();
+        // The predicate is checked under mu_, and run() reads sleepers_ under mu_
+        // after publishing, so a job published between the spin and here is not missed.
+        ++sleepers_;
+        work_cv_.wait(lock, [&] { return generation_ != seen; });
+        --sleepers_;
+      }
       seen = generation_;
       if (id >= participants_) continue;
       const std::function<void(size_t)>* fn = fn_;
@@ -101,7 +147,7 @@ class Pool {
       lock.unlock();
       claim_chunks(*fn, chunks);
       lock.lock();
-      if (--active_ == 0) done_cv_.notify_one();
+      if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1 && caller_waiting_) done_cv_.notify_one();
     }
   }
 
@@ -114,7 +160,10 @@ class Pool {
   const std::function<void(size_t)>* fn_ = nullptr;
   size_t chunks_ = 0;
   int participants_ = 0;  // workers with id < participants_ join the current job
-  int active_ = 0;        // participants still running it
+  int sleepers_ = 0;      // workers blocked on work_cv_
+  bool caller_waiting_ = false;
+  std::atomic<unsigned long long> published_{0};  // generation_, for spinning workers
+  std::atomic<int> active_{0};                    // participants still running the job
   std::atomic<size_t> next_{0};
 };
 

@@ -25,6 +25,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <utility>
 #include <vector>
@@ -101,14 +103,16 @@ struct Plan {
   uint64_t last_mask;
   const uint64_t* wp;    // [G][CB][Kw][6]
   const int32_t* zpat;    // [patterns][cout] summed corrections (zero padding only)
-  const uint8_t* zused;   // [patterns]: some tap is outside the image
-  const int32_t* row_cls; // [ho] row border class of oy
-  const int32_t* col_cls; // [wo]
-  int64_t ncol;           // column classes
+  // [ho * wo]: per output position of an image, its pattern's row of zpat (channel 0),
+  // or null where no tap is outside the image; prefix counts of the non-null ones.
+  const int32_t* const* pix_corr;
+  const int32_t* pix_cnt;  // [ho * wo + 1]
   uint8_t* flags;         // [P][cout] (bits output only)
 };
 
-void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
+// Generic panel build: any channel offset within the word (groups whose channels start
+// mid-word need a funnel shift) and any geometry, one pixel at a time.
+void build_panel_generic(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
   const XnorConvArgs& a = *pl.a;
   const int64_t gw = a.gwords;
   const int64_t off = g * a.cg;
@@ -172,6 +176,90 @@ void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
     for (int64_t k = 0; k < pl.Kw; ++k) panel[k * 64 + l] = 0;
 }
 
+// Word-aligned groups (the common case: groups = 1, or channels per group a multiple of
+// 64): the block's pixels are cut into runs that share an output row, and for each tap
+// a run is a prefix and a suffix outside the image (filled) around one strided copy, so
+// the per-pixel bounds test and index arithmetic of the generic build leave the inner
+// loop; with stride 1 and one word per pixel the copy is a memcpy.
+void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
+  const XnorConvArgs& a = *pl.a;
+  const int64_t off = g * a.cg;
+  if (off & 63) {
+    build_panel_generic(pl, g, pb, panel);
+    return;
+  }
+  const int64_t gw = a.gwords;
+  const int64_t w0 = off >> 6;
+  const int64_t hw = a.ho * a.wo;
+  const uint64_t last_mask = pl.last_mask;
+  const bool mask_last = pl.G > 1 && gw > 0;
+  const int64_t p0 = pb * 64;
+  const int npix = static_cast<int>(pl.P - p0 < 64 ? pl.P - p0 : 64);
+  struct Run {
+    int l0, len;
+    int64_t ni, oy, ox0;
+  } runs[66];
+  int nrun = 0;
+  {
+    int64_t ni = p0 / hw;
+    int64_t oy = (p0 - ni * hw) / a.wo;
+    int64_t ox = p0 - ni * hw - oy * a.wo;
+    for (int l = 0; l < npix;) {
+      const int len = static_cast<int>(a.wo - ox < npix - l ? a.wo - ox : npix - l);
+      runs[nrun++] = Run{l, len, ni, oy, ox};
+      l += len;
+      ox = 0;
+      if (++oy == a.ho) {
+        oy = 0;
+        ++ni;
+      }
+    }
+  }
+  const int64_t pstride = a.sw * a.xwords;  // words between neighbouring pixels of a run
+  for (int64_t ky = 0; ky < a.kh; ++ky)
+    for (int64_t kx = 0; kx < a.kw; ++kx) {
+      uint64_t* row = panel + (ky * a.kw + kx) * gw * 64;
+      for (int r = 0; r < nrun; ++r) {
+        const Run& run = runs[r];
+        const int64_t iy = run.oy * a.sh - a.ph + ky * a.dh;
+        // Valid pixels of the run: 0 <= (ox0 + i) * sw - pw + kx * dw < wd.
+        const int64_t ix0 = run.ox0 * a.sw - a.pw + kx * a.dw;
+        int64_t lo = 0, hi = 0;
+        if (static_cast<uint64_t>(iy) < static_cast<uint64_t>(a.h)) {
+          lo = ix0 >= 0 ? 0 : (-ix0 + a.sw - 1) / a.sw;
+          hi = ix0 >= a.wd ? 0 : (a.wd - ix0 + a.sw - 1) / a.sw;
+          if (hi > run.len) hi = run.len;
+          if (lo > hi) lo = hi;
+        }
+        uint64_t* dst = row + run.l0;
+        for (int64_t j = 0; j < gw; ++j) {
+          const uint64_t fillw = j == gw - 1 ? last_mask : ~uint64_t{0};
+          uint64_t* d = dst + j * 64;
+          for (int64_t i = 0; i < lo; ++i) d[i] = fillw;
+          for (int64_t i = hi > lo ? hi : lo; i < run.len; ++i) d[i] = fillw;
+        }
+        if (hi <= lo) continue;
+        const uint64_t* src = a.x + ((run.ni * a.h + iy) * a.wd + ix0 + lo * a.sw) * a.xwords + w0;
+        const int64_t n = hi - lo;
+        if (gw == 1 && pstride == 1) {
+          std::memcpy(dst + lo, src, static_cast<size_t>(n) * 8);
+        } else {
+          for (int64_t j = 0; j < gw; ++j) {
+            uint64_t* d = dst + j * 64 + lo;
+            const uint64_t* sj = src + j;
+            for (int64_t i = 0; i < n; ++i) d[i] = sj[i * pstride];
+          }
+        }
+        if (mask_last) {
+          uint64_t* d = dst + (gw - 1) * 64 + lo;
+          for (int64_t i = 0; i < n; ++i) d[i] &= last_mask;
+        }
+      }
+    }
+  if (npix < 64)
+    for (int64_t k = 0; k < pl.Kw; ++k) std::memset(panel + k * 64 + npix, 0, static_cast<size_t>(64 - npix) * 8);
+}
+
 // Zero padding: the correction of pixel (oy, ox) depends only on its border pattern
 // (which ky and kx taps fall outside the image), so xnor_conv sums the per-tap
 // corrections once per pattern; a pixel looks its row up (null when nothing is
@@ -189,16 +277,14 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
   const int32_t* rows[64];
   bool any = false;
   if (pl.zpat) {
-    int64_t oy = (p0 % hw) / a.wo;
-    int64_t ox = p0 % hw - oy * a.wo;
-    for (int l = 0; l < npix; ++l, ++ox) {
-      if (ox == a.wo) {
-        ox = 0;
-        if (++oy == a.ho) oy = 0;
-      }
-      const int64_t pid = static_cast<int64_t>(pl.row_cls[oy]) * pl.ncol + pl.col_cls[ox];
-      rows[l] = pl.zused[pid] ? pl.zpat + pid * a.cout + co0 : nullptr;
-      any = any || rows[l] != nullptr;
+    // The block's window of the per-position table (it wraps at image boundaries).
+    int64_t q = p0 % hw;
+    for (int l = 0; l < npix;) {
+      const int n = static_cast<int>(hw - q < npix - l ? hw - q : npix - l);
+      any = any || pl.pix_cnt[q + n] > pl.pix_cnt[q];
+      std::memcpy(rows + l, pl.pix_corr + q, static_cast<size_t>(n) * sizeof(rows[0]));
+      l += n;
+      q = 0;
     }
   }
   const int64_t kt = pl.Ktot;
@@ -209,6 +295,7 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
     e.nch = static_cast<int>(nch);
     e.kt = static_cast<int32_t>(kt);
     e.corr = any ? rows : nullptr;
+    e.corr_off = co0;
     e.out_type = a.out_type;
     e.ostride = a.cout;
     const int64_t base = p0 * a.cout + co0;
@@ -227,7 +314,7 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
     const int64_t p = p0 + l;
     const int64_t base = p * a.cout + co0;
     const uint32_t* pcl = pc + l;
-    const int32_t* cr = any ? rows[l] : nullptr;
+    const int32_t* cr = any && rows[l] ? rows[l] + co0 : nullptr;
     if (a.out_type == 0) {
       int32_t* o = a.out_i32 + base;
       if (cr)
@@ -271,17 +358,202 @@ void run_task(const Plan& pl, int64_t task) {
   pc_buf.resize(static_cast<size_t>((cb1 - cb0) * 6 * 64));
   uint32_t* pc = pc_buf.data();
   build_panel(pl, g, pb, panel);
+  const int npix = static_cast<int>(pl.P - pb * 64 < 64 ? pl.P - pb * 64 : 64);
   if (pl.Kw == 0) std::memset(pc, 0, pc_buf.size() * 4);
   for (int64_t k0 = 0; k0 < pl.Kw; k0 += pl.Kc) {
     const int64_t kl = pl.Kw - k0 < pl.Kc ? pl.Kw - k0 : pl.Kc;
     for (int64_t cb = cb0; cb < cb1; ++cb) {
       const int64_t rem = pl.coutg - cb * 6;
       const int nc = rem < 6 ? static_cast<int>(rem) : 6;
-      pl.kern->tile(panel + k0 * 64, pl.wp + ((g * pl.CB + cb) * pl.Kw + k0) * 6, kl, nc, pc + (cb - cb0) * 6 * 64,
+      pl.kern->tile(panel + k0 * 64, pl.wp + ((g * pl.CB + cb) * pl.Kw + k0) * 6, kl, nc, npix, pc + (cb - cb0) * 6 * 64,
                     k0 > 0);
     }
   }
   epilogue(pl, g, pb, cb0, cb1, pc);
+}
+
+// Forms of a weight tensor that depend only on its bits and the layer's geometry: the
+// [G][CB][Kw][6] repack, the per-tap popcounts of zero padding and, for one input
+// geometry, the per-pattern corrections. Built on a weight's first use and kept with its
+// buffer (XnorConvArgs::wcache) while its bits do not change, so repeated calls on the
+// same weights (inference, or a training step's several passes) skip that work.
+struct ZeroPad {
+  int64_t key[10];
+  std::vector<int32_t> zpat;               // [patterns][cout]
+  std::vector<const int32_t*> pix_corr;    // [ho * wo]
+  std::vector<int32_t> pix_cnt;            // [ho * wo + 1]
+};
+
+struct WeightForms {
+  uint64_t version = 0;
+  int64_t key[7] = {};
+  AlignedWords wp;                 // [G][CB][Kw][6]
+  std::vector<int32_t> pt;         // [taps][cout] popcounts, filled on first need
+  std::mutex zmu;                  // guards pt and zero while they are filled
+  std::unique_ptr<ZeroPad> zero;   // the geometry seen first
+};
+
+void fill_forms(const XnorConvArgs& a, const Plan& pl, WeightForms& f) {
+  const int64_t Kw1 = pl.Kw > 0 ? pl.Kw : 1;
+  uint64_t* wp = f.wp.get(static_cast<size_t>(pl.G * pl.CB * Kw1 * 6));
+  if (pl.coutg % 6 != 0)
+    for (int64_t g = 0; g < pl.G; ++g)
+      std::memset(wp + (g * pl.CB + pl.CB - 1) * Kw1 * 6, 0, static_cast<size_t>(Kw1 * 6 * 8));
+  // Locals: stores through uint64_t* could alias the plan's int64_t fields.
+  const int64_t G = pl.G, coutg = pl.coutg, CB = pl.CB, Kw = pl.Kw;
+  const uint64_t* w = a.w;
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t co = 0; co < coutg; ++co) {
+      const uint64_t* src = w + (g * coutg + co) * Kw;
+      uint64_t* dst = wp + (g * CB + co / 6) * Kw * 6 + co % 6;
+      for (int64_t k = 0; k < Kw; ++k) dst[k * 6] = src[k];
+    }
+}
+
+std::shared_ptr<WeightForms> weight_forms(const XnorConvArgs& a, const Plan& pl) {
+  const int64_t key[7] = {pl.G, pl.coutg, pl.Kw, pl.taps, a.gwords, a.cg, a.cout};
+  auto matches = [&](const WeightForms& f) {
+    return f.version == a.wversion && std::memcmp(f.key, key, sizeof key) == 0;
+  };
+  auto build = [&] {
+    auto f = std::make_shared<WeightForms>();
+    f->version = a.wversion;
+    std::memcpy(f->key, key, sizeof key);
+    fill_forms(a, pl, *f);
+    return f;
+  };
+  if (a.wcache == nullptr) return build();
+  std::lock_guard<std::mutex> lock(a.wcache->mu);
+  auto cached = std::static_pointer_cast<WeightForms>(a.wcache->value);
+  if (cached && matches(*cached)) return cached;
+  auto f = build();
+  a.wcache->value = f;
+  return f;
+}
+
+// Zero padding: per (channel, tap) the one-padded contribution 2 * popc(w_tap) - cg,
+// summed once per border pattern. Out-of-image taps of a row are a prefix and a
+// suffix of ky (iy grows with ky), so (prefix, suffix) names a row class; same for x.
+void build_zero_pad(const XnorConvArgs& a, const Plan& pl, const int32_t* pt, ZeroPad& out) {
+  std::vector<int32_t> row_cls(static_cast<size_t>(a.ho)), col_cls(static_cast<size_t>(a.wo));
+  std::vector<uint8_t> zused;
+  int64_t ncol = 1;
+  auto classes = [](int64_t outn, int64_t k, int64_t s, int64_t p, int64_t d, int64_t in, std::vector<int32_t>& cls,
+                    std::vector<std::pair<int64_t, int64_t>>& keys) {
+    for (int64_t o = 0; o < outn; ++o) {
+      int64_t lead = 0, trail = 0;
+      for (int64_t q = 0; q < k; ++q) {
+        const int64_t i = o * s - p + q * d;
+        if (i < 0) ++lead;
+        else if (i >= in) ++trail;
+      }
+      const std::pair<int64_t, int64_t> key(lead, trail);
+      size_t id = 0;
+      while (id < keys.size() && keys[id] != key) ++id;
+      if (id == keys.size()) keys.push_back(key);
+      cls[static_cast<size_t>(o)] = static_cast<int32_t>(id);
+    }
+  };
+  std::vector<std::pair<int64_t, int64_t>> rk, ck;
+  classes(a.ho, a.kh, a.sh, a.ph, a.dh, a.h, row_cls, rk);
+  classes(a.wo, a.kw, a.sw, a.pw, a.dw, a.wd, col_cls, ck);
+  ncol = static_cast<int64_t>(ck.size());
+  const int64_t npat = static_cast<int64_t>(rk.size()) * ncol;
+  out.zpat.assign(static_cast<size_t>(npat * a.cout), 0);
+  zused.assign(static_cast<size_t>(npat), 0);
+  // Out-of-image taps of each pattern, then per channel (one pass over its weights):
+  // the per-tap corrections and their sums over each pattern's taps.
+  std::vector<int64_t> ptap_off(static_cast<size_t>(npat + 1), 0);
+  std::vector<int32_t> ptaps;
+  for (int64_t pid = 0; pid < npat; ++pid) {
+    const auto& r = rk[static_cast<size_t>(pid / ncol)];
+    const auto& c = ck[static_cast<size_t>(pid % ncol)];
+    for (int64_t ky = 0; ky < a.kh; ++ky) {
+      const bool row_out = ky < r.first || ky >= a.kh - r.second;
+      for (int64_t kx = 0; kx < a.kw; ++kx)
+        if (row_out || kx < c.first || kx >= a.kw - c.second) ptaps.push_back(static_cast<int32_t>(ky * a.kw + kx));
+    }
+    ptap_off[static_cast<size_t>(pid + 1)] = static_cast<int64_t>(ptaps.size());
+    zused[static_cast<size_t>(pid)] = ptap_off[static_cast<size_t>(pid + 1)] > ptap_off[static_cast<size_t>(pid)];
+  }
+  // Per-tap weight popcounts pt[t][co] (channel-contiguous), then each pattern's
+  // correction 2 * (sum of pt over its taps) - cg * (its tap count) as whole-row adds
+  // (vectorizable), a chunk of channels per task.
+  auto fill = [&](int64_t co0, int64_t co1) {
+    const int64_t cout = a.cout;
+    const int32_t cg = static_cast<int32_t>(a.cg);
+    for (int64_t pid = 0; pid < npat; ++pid) {
+      int32_t* dst = out.zpat.data() + pid * cout;
+      const int64_t i0 = ptap_off[static_cast<size_t>(pid)], i1 = ptap_off[static_cast<size_t>(pid + 1)];
+      if (i0 == i1) continue;
+      for (int64_t i = i0; i < i1; ++i) {
+        const int32_t* src = pt + static_cast<int64_t>(ptaps[static_cast<size_t>(i)]) * cout;
+        for (int64_t co = co0; co < co1; ++co) dst[co] += src[co];
+      }
+      const int32_t k = cg * static_cast<int32_t>(i1 - i0);
+      for (int64_t co = co0; co < co1; ++co) dst[co] = 2 * dst[co] - k;
+    }
+  };
+  const int64_t zchunk = 64;
+  const int64_t nz = (a.cout + zchunk - 1) / zchunk;
+  if (num_threads() > 1 && nz > 1 && a.cout * npat * pl.taps >= (INT64_C(1) << 16))
+    parallel_for(static_cast<size_t>(nz), [&](size_t i) {
+      const int64_t z0 = static_cast<int64_t>(i) * zchunk;
+      fill(z0, z0 + zchunk < a.cout ? z0 + zchunk : a.cout);
+    });
+  else
+    fill(0, a.cout);
+  const int64_t hw = a.ho * a.wo;
+  out.pix_corr.resize(static_cast<size_t>(hw));
+  out.pix_cnt.resize(static_cast<size_t>(hw + 1));
+  out.pix_cnt[0] = 0;
+  for (int64_t oy = 0, q = 0; oy < a.ho; ++oy)
+    for (int64_t ox = 0; ox < a.wo; ++ox, ++q) {
+      const int64_t pid = static_cast<int64_t>(row_cls[static_cast<size_t>(oy)]) * ncol + col_cls[static_cast<size_t>(ox)];
+      const bool used = zused[static_cast<size_t>(pid)] != 0;
+      out.pix_corr[static_cast<size_t>(q)] = used ? out.zpat.data() + pid * a.cout : nullptr;
+      out.pix_cnt[static_cast<size_t>(q + 1)] = out.pix_cnt[static_cast<size_t>(q)] + (used ? 1 : 0);
+    }
+}
+
+// The zero-padding tables of this call: the forms' cached ones when the geometry
+// matches (or none is cached yet), else built into *local.
+const ZeroPad* zero_pad(const XnorConvArgs& a, const Plan& pl, WeightForms& f, std::unique_ptr<ZeroPad>* local) {
+  const int64_t key[10] = {a.h, a.wd, a.ph, a.pw, a.sh, a.sw, a.dh, a.dw, a.ho, a.wo};
+  std::lock_guard<std::mutex> lock(f.zmu);
+  if (f.pt.empty() && pl.taps * a.cout > 0) {
+    f.pt.resize(static_cast<size_t>(pl.taps * a.cout));
+    const int64_t taps = pl.taps, gwords = a.gwords, cout = a.cout;
+    int32_t* pt = f.pt.data();
+    auto fill = [&](int64_t co0, int64_t co1) {
+      if (pl.kern->tap_popcounts) {
+        pl.kern->tap_popcounts(a.w + co0 * taps * gwords, co1 - co0, taps, gwords, pt + co0, cout);
+      } else {
+        for (int64_t co = co0; co < co1; ++co)
+          for (int64_t t = 0; t < taps; ++t)
+            pt[t * cout + co] = static_cast<int32_t>(pl.kern->popcount(a.w + (co * taps + t) * gwords, gwords));
+      }
+    };
+    const int64_t zchunk = 64;
+    const int64_t nz = (cout + zchunk - 1) / zchunk;
+    if (num_threads() > 1 && nz > 1 && cout * taps * gwords >= (INT64_C(1) << 16))
+      parallel_for(static_cast<size_t>(nz), [&](size_t i) {
+        const int64_t z0 = static_cast<int64_t>(i) * zchunk;
+        fill(z0, z0 + zchunk < cout ? z0 + zchunk : cout);
+      });
+    else
+      fill(0, cout);
+  }
+  if (f.zero && std::memcmp(f.zero->key, key, sizeof key) == 0) return f.zero.get();
+  auto z = std::unique_ptr<ZeroPad>(new ZeroPad());
+  std::memcpy(z->key, key, sizeof key);
+  build_zero_pad(a, pl, f.pt.data(), *z);
+  if (!f.zero) {
+    f.zero = std::move(z);
+    return f.zero.get();
+  }
+  *local = std::move(z);
+  return local->get();
 }
 
 }  // namespace
@@ -309,122 +581,19 @@ void xnor_conv(const XnorConvArgs& a) {
     pl.Kc = nk > 0 ? (pl.Kw + nk - 1) / nk : 1;
   }
 
-  // Weights: [cout][Kw] -> [G][CB][Kw][6], in a buffer the calling thread keeps between
-  // calls (no fresh pages to fault in and zero per call); only the missing channels of
-  // each group's last block are cleared.
-  thread_local AlignedWords wp_buf;
-  const size_t wp_words = static_cast<size_t>(pl.G * pl.CB * (pl.Kw > 0 ? pl.Kw : 1) * 6);
-  uint64_t* wp = wp_buf.get(wp_words);
-  struct Release {
-    AlignedWords& b;
-    ~Release() {
-      if (b.n > (size_t{1} << 20)) b.release();  // keep at most 8 MiB between calls
-    }
-  } release_large{wp_buf};
-  if (pl.coutg % 6 != 0)
-    for (int64_t g = 0; g < pl.G; ++g)
-      std::memset(wp + (g * pl.CB + pl.CB - 1) * (pl.Kw > 0 ? pl.Kw : 1) * 6, 0,
-                  static_cast<size_t>((pl.Kw > 0 ? pl.Kw : 1) * 6 * 8));
-  {
-    // Locals: stores through uint64_t* could alias the plan's int64_t fields.
-    const int64_t G = pl.G, coutg = pl.coutg, CB = pl.CB, Kw = pl.Kw;
-    const uint64_t* w = a.w;
-    for (int64_t g = 0; g < G; ++g)
-      for (int64_t co = 0; co < coutg; ++co) {
-        const uint64_t* src = w + (g * coutg + co) * Kw;
-        uint64_t* dst = wp + (g * CB + co / 6) * Kw * 6 + co % 6;
-        for (int64_t k = 0; k < Kw; ++k) dst[k * 6] = src[k];
-      }
-  }
-  pl.wp = wp;
-
-  // Zero padding: per (channel, tap) the one-padded contribution 2 * popc(w_tap) - cg,
-  // summed once per border pattern. Out-of-image taps of a row are a prefix and a
-  // suffix of ky (iy grows with ky), so (prefix, suffix) names a row class; same for x.
-  std::vector<int32_t> zpat, row_cls(static_cast<size_t>(a.ho)), col_cls(static_cast<size_t>(a.wo));
-  std::vector<uint8_t> zused;
+  std::shared_ptr<WeightForms> forms = weight_forms(a, pl);
+  pl.wp = forms->wp.p;
+  const ZeroPad* zp = nullptr;
+  std::unique_ptr<ZeroPad> zlocal;
   pl.zpat = nullptr;
-  pl.zused = nullptr;
-  pl.ncol = 1;
+  pl.pix_corr = nullptr;
+  pl.pix_cnt = nullptr;
   if (a.pad_mode == 0 && (a.ph > 0 || a.pw > 0)) {
-    auto classes = [](int64_t outn, int64_t k, int64_t s, int64_t p, int64_t d, int64_t in, std::vector<int32_t>& cls,
-                      std::vector<std::pair<int64_t, int64_t>>& keys) {
-      for (int64_t o = 0; o < outn; ++o) {
-        int64_t lead = 0, trail = 0;
-        for (int64_t q = 0; q < k; ++q) {
-          const int64_t i = o * s - p + q * d;
-          if (i < 0) ++lead;
-          else if (i >= in) ++trail;
-        }
-        const std::pair<int64_t, int64_t> key(lead, trail);
-        size_t id = 0;
-        while (id < keys.size() && keys[id] != key) ++id;
-        if (id == keys.size()) keys.push_back(key);
-        cls[static_cast<size_t>(o)] = static_cast<int32_t>(id);
-      }
-    };
-    std::vector<std::pair<int64_t, int64_t>> rk, ck;
-    classes(a.ho, a.kh, a.sh, a.ph, a.dh, a.h, row_cls, rk);
-    classes(a.wo, a.kw, a.sw, a.pw, a.dw, a.wd, col_cls, ck);
-    pl.ncol = static_cast<int64_t>(ck.size());
-    const int64_t npat = static_cast<int64_t>(rk.size()) * pl.ncol;
-    zpat.assign(static_cast<size_t>(npat * a.cout), 0);
-    zused.assign(static_cast<size_t>(npat), 0);
-    // Out-of-image taps of each pattern, then per channel (one pass over its weights):
-    // the per-tap corrections and their sums over each pattern's taps.
-    std::vector<int64_t> ptap_off(static_cast<size_t>(npat + 1), 0);
-    std::vector<int32_t> ptaps;
-    for (int64_t pid = 0; pid < npat; ++pid) {
-      const auto& r = rk[static_cast<size_t>(pid / pl.ncol)];
-      const auto& c = ck[static_cast<size_t>(pid % pl.ncol)];
-      for (int64_t ky = 0; ky < a.kh; ++ky) {
-        const bool row_out = ky < r.first || ky >= a.kh - r.second;
-        for (int64_t kx = 0; kx < a.kw; ++kx)
-          if (row_out || kx < c.first || kx >= a.kw - c.second) ptaps.push_back(static_cast<int32_t>(ky * a.kw + kx));
-      }
-      ptap_off[static_cast<size_t>(pid + 1)] = static_cast<int64_t>(ptaps.size());
-      zused[static_cast<size_t>(pid)] = ptap_off[static_cast<size_t>(pid + 1)] > ptap_off[static_cast<size_t>(pid)];
-    }
-    // Per-tap weight popcounts pt[t][co] (channel-contiguous), then each pattern's
-    // correction 2 * (sum of pt over its taps) - cg * (its tap count) as whole-row adds
-    // (vectorizable), a chunk of channels per task.
-    std::vector<int32_t> pt(static_cast<size_t>(pl.taps * a.cout));
-    auto fill = [&](int64_t co0, int64_t co1) {
-      const int64_t taps = pl.taps, gwords = a.gwords, cout = a.cout;
-      const int32_t cg = static_cast<int32_t>(a.cg);
-      if (pl.kern->tap_popcounts) {
-        pl.kern->tap_popcounts(a.w + co0 * taps * gwords, co1 - co0, taps, gwords, pt.data() + co0, cout);
-      } else {
-        for (int64_t co = co0; co < co1; ++co)
-          for (int64_t t = 0; t < taps; ++t)
-            pt[static_cast<size_t>(t * cout + co)] = static_cast<int32_t>(pl.kern->popcount(a.w + (co * taps + t) * gwords, gwords));
-      }
-      for (int64_t pid = 0; pid < npat; ++pid) {
-        int32_t* dst = zpat.data() + pid * cout;
-        const int64_t i0 = ptap_off[static_cast<size_t>(pid)], i1 = ptap_off[static_cast<size_t>(pid + 1)];
-        if (i0 == i1) continue;
-        for (int64_t i = i0; i < i1; ++i) {
-          const int32_t* src = pt.data() + static_cast<int64_t>(ptaps[static_cast<size_t>(i)]) * cout;
-          for (int64_t co = co0; co < co1; ++co) dst[co] += src[co];
-        }
-        const int32_t k = cg * static_cast<int32_t>(i1 - i0);
-        for (int64_t co = co0; co < co1; ++co) dst[co] = 2 * dst[co] - k;
-      }
-    };
-    const int64_t zchunk = 64;
-    const int64_t nz = (a.cout + zchunk - 1) / zchunk;
-    if (num_threads() > 1 && nz > 1 && a.cout * pl.taps * a.gwords >= (INT64_C(1) << 16))
-      parallel_for(static_cast<size_t>(nz), [&](size_t i) {
-        const int64_t z0 = static_cast<int64_t>(i) * zchunk;
-        fill(z0, z0 + zchunk < a.cout ? z0 + zchunk : a.cout);
-      });
-    else
-      fill(0, a.cout);
-    pl.zpat = zpat.data();
-    pl.zused = zused.data();
+    zp = zero_pad(a, pl, *forms, &zlocal);
+    pl.zpat = zp->zpat.data();
+    pl.pix_corr = zp->pix_corr.data();
+    pl.pix_cnt = zp->pix_cnt.data();
   }
-  pl.row_cls = row_cls.data();
-  pl.col_cls = col_cls.data();
 
   std::vector<uint8_t> flags;
   pl.flags = nullptr;

@@ -74,19 +74,19 @@ inline __attribute__((always_inline)) void block8(const uint64_t* panel, const u
 }
 
 template <int NC>
-void tile_nc(const uint64_t* panel, const uint64_t* w, int64_t kw, uint32_t* pc, bool acc) {
-  for (int p = 0; p < 64; p += 8) block8<NC>(panel + p, w, kw, pc + p, acc);
+void tile_nc(const uint64_t* panel, const uint64_t* w, int64_t kw, int npix, uint32_t* pc, bool acc) {
+  for (int p = 0; p < npix; p += 8) block8<NC>(panel + p, w, kw, pc + p, acc);
 }
 
-void tile(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, uint32_t* pc, bool acc) {
+void tile(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, int npix, uint32_t* pc, bool acc) {
   for (int c0 = 0; c0 < nc; c0 += 3) {
     const int n = nc - c0 < 3 ? nc - c0 : 3;
     if (n == 3)
-      tile_nc<3>(panel, w6 + c0, kw, pc + c0 * 64, acc);
+      tile_nc<3>(panel, w6 + c0, kw, npix, pc + c0 * 64, acc);
     else if (n == 2)
-      tile_nc<2>(panel, w6 + c0, kw, pc + c0 * 64, acc);
+      tile_nc<2>(panel, w6 + c0, kw, npix, pc + c0 * 64, acc);
     else
-      tile_nc<1>(panel, w6 + c0, kw, pc + c0 * 64, acc);
+      tile_nc<1>(panel, w6 + c0, kw, npix, pc + c0 * 64, acc);
   }
 }
 

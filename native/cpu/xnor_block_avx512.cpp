@@ -30,35 +30,32 @@ namespace bg {
 namespace cpu {
 namespace {
 
-// 32 pixels (4 vectors) x NC channels over kw words.
-template <int NC>
+// NV vectors of 8 pixels (up to 32) x NC channels over kw words.
+template <int NC, int NV>
 BG_VPOPCNT inline __attribute__((always_inline)) void block32(const uint64_t* panel, const uint64_t* w6, int64_t kw,
                                                               uint32_t* pc, bool acc) {
-  __m512i s[NC][4];
+  __m512i s[NC][NV];
 #pragma GCC unroll 6
   for (int c = 0; c < NC; ++c)
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) s[c][j] = _mm512_setzero_si512();
+    for (int j = 0; j < NV; ++j) s[c][j] = _mm512_setzero_si512();
   for (int64_t k = 0; k < kw; ++k) {
     const uint64_t* a = panel + k * 64;
-    const __m512i x0 = _mm512_load_si512(a);
-    const __m512i x1 = _mm512_load_si512(a + 8);
-    const __m512i x2 = _mm512_load_si512(a + 16);
-    const __m512i x3 = _mm512_load_si512(a + 24);
+    __m512i x[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) x[j] = _mm512_load_si512(a + 8 * j);
     const uint64_t* wk = w6 + k * 6;
 #pragma GCC unroll 6
     for (int c = 0; c < NC; ++c) {
       const __m512i b = _mm512_set1_epi64(static_cast<long long>(wk[c]));
-      s[c][0] = _mm512_add_epi64(s[c][0], _mm512_popcnt_epi64(_mm512_xor_si512(x0, b)));
-      s[c][1] = _mm512_add_epi64(s[c][1], _mm512_popcnt_epi64(_mm512_xor_si512(x1, b)));
-      s[c][2] = _mm512_add_epi64(s[c][2], _mm512_popcnt_epi64(_mm512_xor_si512(x2, b)));
-      s[c][3] = _mm512_add_epi64(s[c][3], _mm512_popcnt_epi64(_mm512_xor_si512(x3, b)));
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) s[c][j] = _mm512_add_epi64(s[c][j], _mm512_popcnt_epi64(_mm512_xor_si512(x[j], b)));
     }
   }
 #pragma GCC unroll 6
   for (int c = 0; c < NC; ++c) {
 #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) {
+    for (int j = 0; j < NV; ++j) {
       __m256i v = _mm512_cvtepi64_epi32(s[c][j]);
       uint32_t* o = pc + c * 64 + j * 8;
       if (acc) v = _mm256_add_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(o)));
@@ -67,20 +64,37 @@ BG_VPOPCNT inline __attribute__((always_inline)) void block32(const uint64_t* pa
   }
 }
 
+// 32 pixels starting at panel column p0, of which n (1..32) are needed.
 template <int NC>
-BG_VPOPCNT void tile_nc(const uint64_t* panel, const uint64_t* w6, int64_t kw, uint32_t* pc, bool acc) {
-  block32<NC>(panel, w6, kw, pc, acc);
-  block32<NC>(panel + 32, w6, kw, pc + 32, acc);
+BG_VPOPCNT inline __attribute__((always_inline)) void half(const uint64_t* panel, const uint64_t* w6, int64_t kw, int n,
+                                                           uint32_t* pc, bool acc) {
+  switch ((n + 7) >> 3) {
+    case 1: block32<NC, 1>(panel, w6, kw, pc, acc); break;
+    case 2: block32<NC, 2>(panel, w6, kw, pc, acc); break;
+    case 3: block32<NC, 3>(panel, w6, kw, pc, acc); break;
+    default: block32<NC, 4>(panel, w6, kw, pc, acc); break;
+  }
 }
 
-void tile(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, uint32_t* pc, bool acc) {
+template <int NC>
+BG_VPOPCNT void tile_nc(const uint64_t* panel, const uint64_t* w6, int64_t kw, int npix, uint32_t* pc, bool acc) {
+  if (npix >= 64) {
+    block32<NC, 4>(panel, w6, kw, pc, acc);
+    block32<NC, 4>(panel + 32, w6, kw, pc + 32, acc);
+    return;
+  }
+  half<NC>(panel, w6, kw, npix < 32 ? npix : 32, pc, acc);
+  if (npix > 32) half<NC>(panel + 32, w6, kw, npix - 32, pc + 32, acc);
+}
+
+void tile(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, int npix, uint32_t* pc, bool acc) {
   switch (nc) {
-    case 6: tile_nc<6>(panel, w6, kw, pc, acc); break;
-    case 5: tile_nc<5>(panel, w6, kw, pc, acc); break;
-    case 4: tile_nc<4>(panel, w6, kw, pc, acc); break;
-    case 3: tile_nc<3>(panel, w6, kw, pc, acc); break;
-    case 2: tile_nc<2>(panel, w6, kw, pc, acc); break;
-    default: tile_nc<1>(panel, w6, kw, pc, acc); break;
+    case 6: tile_nc<6>(panel, w6, kw, npix, pc, acc); break;
+    case 5: tile_nc<5>(panel, w6, kw, npix, pc, acc); break;
+    case 4: tile_nc<4>(panel, w6, kw, npix, pc, acc); break;
+    case 3: tile_nc<3>(panel, w6, kw, npix, pc, acc); break;
+    case 2: tile_nc<2>(panel, w6, kw, npix, pc, acc); break;
+    default: tile_nc<1>(panel, w6, kw, npix, pc, acc); break;
   }
 }
 
@@ -183,7 +197,7 @@ BG_VPOPCNT void epilogue(const XnorEpi& e) {
       for (int l = 0; l < nl; ++l) {
         __m512i d = _mm512_sub_epi32(kt, _mm512_slli_epi32(r[l], 1));
         const int32_t* cr = e.corr ? e.corr[l0 + l] : nullptr;
-        if (cr) d = _mm512_sub_epi32(d, _mm512_maskz_loadu_epi32(cm, cr + c0));
+        if (cr) d = _mm512_sub_epi32(d, _mm512_maskz_loadu_epi32(cm, cr + e.corr_off + c0));
         const int64_t off = (l0 + l) * e.ostride + c0;
         if (e.out_type == 0) {
           _mm512_mask_storeu_epi32(e.oi + off, cm, d);

@@ -10,7 +10,7 @@ namespace {
 
 #define BG_XNOR_SCALAR_BODY                                                    \
   for (int c = 0; c < nc; ++c) {                                               \
-    for (int p = 0; p < 64; p += 4) {                                          \
+    for (int p = 0; p < npix; p += 4) {                                        \
       uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                 \
       for (int64_t k = 0; k < kw; ++k) {                                       \
         const uint64_t wv = w6[k * 6 + c];                                     \
@@ -35,13 +35,13 @@ namespace {
     }                                                                          \
   }
 
-void tile_generic(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, uint32_t* pc, bool acc) {
+void tile_generic(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, int npix, uint32_t* pc, bool acc) {
   BG_XNOR_SCALAR_BODY
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 __attribute__((target("popcnt"))) void tile_popcnt(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc,
-                                                   uint32_t* pc, bool acc) {
+                                                   int npix, uint32_t* pc, bool acc) {
   BG_XNOR_SCALAR_BODY
 }
 #endif

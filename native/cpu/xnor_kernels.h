@@ -12,7 +12,7 @@ namespace bg {
 namespace cpu {
 
 // One 64-pixel block of the conv / GEMM epilogue (xnor.cpp): for pixel l < npix and
-// channel c < nch, dot = kt - 2 * pc[c * 64 + l] - (corr[l] ? corr[l][c] : 0), then
+// channel c < nch, dot = kt - 2 * pc[c * 64 + l] - (corr[l] ? corr[l][corr_off + c] : 0), then
 // out_type 0: oi[l * ostride + c] = dot; 1: of[...] = float(double(dot) * alpha[c] +
 // beta[c]) (+ residual[l * ostride + c]); 2: ob[...] = double(dot) * alpha[c] + beta[c] >= 0.
 // Callers guarantee |dot| < 2^29 (so double(dot) * alpha is exact).
@@ -20,7 +20,8 @@ struct XnorEpi {
   const uint32_t* pc = nullptr;
   int npix = 0, nch = 0;
   int32_t kt = 0;
-  const int32_t* const* corr = nullptr;  // [npix] rows at channel 0, null entries: none
+  const int32_t* const* corr = nullptr;  // [npix] rows at the layer's channel 0, null entries: none
+  int64_t corr_off = 0;                  // the block's first channel in those rows
   int out_type = 0;
   int32_t* oi = nullptr;
   float* of = nullptr;
@@ -33,8 +34,9 @@ struct XnorEpi {
 
 struct XnorKernels {
   // pc[c * 64 + p] = (acc ? pc[c * 64 + p] : 0) + sum_{k < kw} popc(panel[k * 64 + p] ^ w6[k * 6 + c])
-  // for c < nc (1..6) and p < 64.
-  void (*tile)(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, uint32_t* pc, bool acc);
+  // for c < nc (1..6) and p < npix (1..64); entries of later pixels may be written too
+  // (a partial block, the last of a small image, skips the vectors it does not need).
+  void (*tile)(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, int npix, uint32_t* pc, bool acc);
   // Sum of the popcounts of n words.
   int64_t (*popcount)(const uint64_t* p, int64_t n);
   // Float x ±1 GEMM tile of the training kernels (xnor_train.cpp), reading bits:

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <unistd.h>
 
@@ -48,6 +49,76 @@ size_t cpu_available_bytes() {
   return pages > 0 && size > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(size) : 0;
 }
 
+// Host block cache. glibc serves large blocks from fresh mmap'ed (or trimmed and
+// re-faulted) pages, so a loop that allocates the same 1 MiB output each step spends
+// more time in the kernel zeroing pages than some kernels take to run. Freed CPU blocks
+// of at least kHostCacheMin bytes are kept, keyed by size rounded to 4 KiB, up to a byte
+// limit (BITGRAD_HOST_CACHE_MB, default 64; 0 turns the cache off); emptyCache()
+// returns them. Reused memory is uninitialized, as aligned_alloc's would be.
+constexpr size_t kHostCacheMin = size_t{64} << 10;
+
+size_t host_cache_limit() {
+  static const size_t limit = [] {
+    const char* e = std::getenv("BITGRAD_HOST_CACHE_MB");
+    if (e && *e) {
+      char* end = nullptr;
+      const long long v = std::strtoll(e, &end, 10);
+      if (end != e && *end == '\0' && v >= 0) return static_cast<size_t>(v < (1LL << 20) ? v : (1LL << 20)) << 20;
+    }
+    return size_t{64} << 20;
+  }();
+  return limit;
+}
+
+size_t host_block_bytes(size_t bytes) {
+  const size_t b = bytes == 0 ? 1 : bytes;
+  return b >= kHostCacheMin ? (b + 4095) / 4096 * 4096 : (b + 63) / 64 * 64;
+}
+
+struct HostCache {
+  std::mutex mu;
+  std::multimap<size_t, void*> blocks;
+  size_t bytes = 0;
+
+  void* take(size_t rounded) {
+    if (rounded < kHostCacheMin) return nullptr;
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = blocks.find(rounded);
+    if (it == blocks.end()) return nullptr;
+    void* p = it->second;
+    blocks.erase(it);
+    bytes -= rounded;
+    return p;
+  }
+  // False: not kept, the caller frees it.
+  bool put(void* p, size_t rounded) {
+    if (rounded < kHostCacheMin) return false;
+    std::lock_guard<std::mutex> lock(mu);
+    if (bytes + rounded > host_cache_limit()) return false;
+    blocks.emplace(rounded, p);
+    bytes += rounded;
+    return true;
+  }
+  void clear() {
+    std::multimap<size_t, void*> out;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      out.swap(blocks);
+      bytes = 0;
+    }
+    for (auto& kv : out) std::free(kv.second);
+  }
+  size_t cached() {
+    std::lock_guard<std::mutex> lock(mu);
+    return bytes;
+  }
+};
+
+HostCache& host_cache() {
+  static HostCache* c = new HostCache();  // leaked: buffers may die after every environment
+  return *c;
+}
+
 const napi_type_tag kBufferTag = {0x6269746772616462ULL, 0x7566666572303031ULL};
 
 void check_device(Napi::Env env, int device) {
@@ -61,7 +132,7 @@ std::string device_name(int device) { return device == kCpu ? "cpu" : "cuda:" + 
 
 Storage::~Storage() {
   if (device == kCpu) {
-    std::free(ptr);
+    if (!host_cache().put(ptr, host_block_bytes(bytes))) std::free(ptr);
   } else if (ptr != nullptr) {
     cuda::free_async(device, ptr);  // stream-ordered: safe while kernels still use it
   }
@@ -91,8 +162,13 @@ std::shared_ptr<Storage> allocate(Napi::Env env, int device, size_t bytes) {
   void* ptr = nullptr;
   if (device == kCpu) {
     // 64-byte alignment for whole-vector loads; never a zero-size request.
-    const size_t rounded = ((bytes == 0 ? 1 : bytes) + 63) / 64 * 64;
-    ptr = std::aligned_alloc(64, rounded);
+    const size_t rounded = host_block_bytes(bytes);
+    ptr = host_cache().take(rounded);
+    if (ptr == nullptr) ptr = std::aligned_alloc(64, rounded);
+    if (ptr == nullptr) {
+      host_cache().clear();
+      ptr = std::aligned_alloc(64, rounded);
+    }
     if (ptr == nullptr) {
       const double requested = static_cast<double>(bytes);
       const double available = static_cast<double>(cpu_available_bytes());
@@ -180,7 +256,7 @@ Napi::Value NativeBuffer::GetDevice(const Napi::CallbackInfo& info) {
 // ---- operands -----------------------------------------------------------------------
 
 Operand resolve_operand(Napi::Env env, Napi::Value v, const std::string& name, size_t min_bytes,
-                        bool optional) {
+                        bool optional, bool read_only) {
   Operand op;
   if (v.IsUndefined() || v.IsNull()) {
     if (!optional) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", name + " is required");
@@ -201,6 +277,7 @@ Operand resolve_operand(Napi::Env env, Napi::Value v, const std::string& name, s
       throw_validation(env, "BITGRAD_INVALID_ARGUMENT", name + " must be a Float32Array or a tensor");
     if (!b->storage) throw_validation(env, "BITGRAD_DISPOSED", name + " was disposed");
     op.present = true;
+    if (!read_only) b->storage->version.fetch_add(1, std::memory_order_relaxed);
     op.keep = b->storage;
     op.device = b->storage->device;
     op.ptr = b->storage->ptr;
@@ -280,6 +357,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   HostTransfer t = host_transfer(info, "source");
   if (t.bytes == 0) return env.Undefined();
+  t.storage.version.fetch_add(1, std::memory_order_relaxed);
   if (t.storage.device == kCpu) {
     std::memcpy(t.storage.ptr, host_ptr(t.array), t.bytes);
   } else {
@@ -349,6 +427,7 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
   const size_t bytes = src.storage->bytes;
   if (dst.storage->bytes < bytes) throw_validation(env, "BITGRAD_SHAPE_MISMATCH", "destination is smaller than the source");
   if (bytes == 0) return env.Undefined();
+  dst.storage->version.fetch_add(1, std::memory_order_relaxed);
   const int dd = dst.storage->device, sd = src.storage->device;
   cuda::Status st;
   if (dd == kCpu && sd == kCpu) {
@@ -395,7 +474,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
     o.Set("liveBytes", static_cast<double>(a.live_bytes[s].load()));
     o.Set("peakBytes", static_cast<double>(a.peak_bytes[s].load()));
     o.Set("capBytes", static_cast<double>(a.cap_bytes[s].load()));
-    double pooled = 0;
+    double pooled = d == kCpu ? static_cast<double>(host_cache().cached()) : 0;
     if (d != kCpu) {
       cuda::PoolStats ps;
       if (cuda::pool_stats(d, &ps).ok) pooled = static_cast<double>(ps.reserved > ps.used ? ps.reserved - ps.used : 0);
@@ -409,6 +488,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
 
 Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  host_cache().clear();
   for (int d = 0; d < kMaxDevices; ++d) {
     if (!acct().cuda_touched[d].load()) continue;
     cuda::Status st = cuda::empty_cache(d);

@@ -5,10 +5,13 @@
 // stream-ordered, so they wait for queued kernels by construction.
 #pragma once
 #include <napi.h>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "../ops/derived_cache.h"
 
 namespace bg {
 namespace glue {
@@ -24,6 +27,10 @@ struct Storage {
   const int device;
   const size_t bytes;
   void* const ptr;
+  // Bumped whenever native code may write through ptr (an op operand that is not
+  // read-only, write(), copy()), so forms derived from the contents can tell they are stale.
+  std::atomic<uint64_t> version{0};
+  DerivedCache derived;
 };
 
 // Throws OutOfMemoryError (requested and available bytes) or DeviceError.
@@ -63,8 +70,9 @@ struct Operand {
 
 // `v` is a Float32Array (host) or a NativeBuffer. Throws ValidationError on anything
 // else, on a disposed buffer, or when fewer than `min_bytes` are available.
+// Unless read_only, a buffer's version is bumped (the op may write to it).
 Operand resolve_operand(Napi::Env env, Napi::Value v, const std::string& name, size_t min_bytes,
-                        bool optional);
+                        bool optional, bool read_only = false);
 
 // Module functions (exported by addon.cpp).
 Napi::Value Alloc(const Napi::CallbackInfo& info);        // (device, bytes) -> NativeBuffer

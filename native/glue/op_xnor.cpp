@@ -24,10 +24,10 @@ int64_t mul(Napi::Env env, int64_t a, int64_t b) {
   return a * b;
 }
 
-Operand buffer_operand(Napi::Env env, Napi::Value v, const char* name, size_t min_bytes) {
+Operand buffer_operand(Napi::Env env, Napi::Value v, const char* name, size_t min_bytes, bool read_only = false) {
   if (NativeBuffer::From(v) == nullptr)
     throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(name) + " must be a native buffer");
-  return resolve_operand(env, v, name, min_bytes, false);
+  return resolve_operand(env, v, name, min_bytes, false, read_only);
 }
 
 XnorConvArgs decode(Napi::Env env, Napi::Object s, Operands& ops, double* work) {
@@ -71,8 +71,15 @@ XnorConvArgs decode(Napi::Env env, Napi::Object s, Operands& ops, double* work) 
     ob = static_cast<size_t>(mul(env, mul(env, pixels, (a.cout + 63) / 64), 8));
   else
     ob = static_cast<size_t>(mul(env, outs, 4));
-  a.x = static_cast<const uint64_t*>(ops.keep(buffer_operand(env, s.Get("x"), "x", xb), "x"));
-  a.w = static_cast<const uint64_t*>(ops.keep(buffer_operand(env, s.Get("wt"), "w", wb), "wt"));
+  a.x = static_cast<const uint64_t*>(ops.keep(buffer_operand(env, s.Get("x"), "x", xb, true), "x"));
+  {
+    // Read-only: the weights' version stays, so the CPU kernel's cached repack of them
+    // (kept with the buffer) is reused while no op writes to them.
+    Operand w = buffer_operand(env, s.Get("wt"), "w", wb, true);
+    a.wcache = &w.keep->derived;
+    a.wversion = w.keep->version.load(std::memory_order_relaxed);
+    a.w = static_cast<const uint64_t*>(ops.keep(std::move(w), "wt"));
+  }
   void* out = ops.keep(buffer_operand(env, s.Get("out"), "out", ob), "out");
   if (a.out_type == 0) a.out_i32 = static_cast<int32_t*>(out);
   if (a.out_type == 1) a.out_f32 = static_cast<float*>(out);

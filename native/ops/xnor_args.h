@@ -22,6 +22,8 @@
 #pragma once
 #include <cstdint>
 
+#include "derived_cache.h"
+
 namespace bg {
 
 struct XnorConvArgs {
@@ -39,6 +41,10 @@ struct XnorConvArgs {
   const float* alpha = nullptr;     // [cout], required for out_type 1 and 2
   const float* beta = nullptr;      // [cout] or null (0)
   const float* residual = nullptr;  // [pixels * cout] or null; out_type 1 only
+  // The weight buffer's cache slot (CPU: repacked weights and zero-padding tables) and
+  // the version of its bits; null: build them for this call only.
+  DerivedCache* wcache = nullptr;
+  uint64_t wversion = 0;
 };
 
 }  // namespace bg
