@@ -89,6 +89,38 @@ test('cpuKernel follows the forced SIMD path', () => {
   bitgrad.setSimd('auto');
 });
 
+describe('weights reused across calls (the CPU kernel caches their repack with the buffer)', () => {
+  test('a write to the weights, a copy into them, and a new input size each give fresh results', () => {
+    bitgrad.setSimd('auto');
+    const g5 = geom({ c: 70, cout: 9, h: 5, w: 5 });
+    const g7 = geom({ c: 70, cout: 9, h: 7, w: 6 });
+    const wf1 = randomFloats(901, 9 * 9 * 70), wf2 = randomFloats(902, 9 * 9 * 70);
+    const xf5 = randomFloats(903, 5 * 5 * 70), xf7 = randomFloats(904, 7 * 6 * 70);
+    const x5 = packSync(xf5, { layout: 'nhwc', shape: [1, 5, 5, 70] });
+    const x7 = packSync(xf7, { layout: 'nhwc', shape: [1, 7, 6, 70] });
+    const w = packSync(wf1, { layout: 'weights', shape: [9, 3, 3, 70] });
+    const w2 = packSync(wf2, { layout: 'weights', shape: [9, 3, 3, 70] });
+    const conv = (x: bitgrad.binarize.BitTensor, g: ConvGeom, wf: Float32Array, xf: Float32Array, label: string) => {
+      const out = conv2dSync(x, w, { padding: 1, padMode: 'zero' });
+      expectSameInts(out.dataSync(), refConv(signs(xf), signs(wf), g), label);
+      out.dispose();
+    };
+    conv(x5, g5, wf1, xf5, 'first call');
+    conv(x5, g5, wf1, xf5, 'second call (cached)');
+    conv(x7, g7, wf1, xf7, 'another input size');
+    conv(x5, g5, wf1, xf5, 'back to the first size');
+    // The words of w2 written over w's buffer (as any op writing into a bit tensor would).
+    require('../lib/loader').native().binding.write(w.buffer, w2.dataSync());
+    conv(x5, g5, wf2, xf5, 'after write()');
+    conv(x7, g7, wf2, xf7, 'after write(), other size');
+    // And back through copy().
+    const w1 = packSync(wf1, { layout: 'weights', shape: [9, 3, 3, 70] });
+    require('../lib/loader').native().binding.copy(w.buffer, w1.buffer);
+    conv(x5, g5, wf1, xf5, 'after copy()');
+    for (const t of [x5, x7, w, w2, w1]) t.dispose();
+  });
+});
+
 describe('epilogues', () => {
   const g = geom({ n: 2, c: 70, cout: 67, padMode: 'zero' });
   const [ho, wo] = outDims(g);
