@@ -122,13 +122,24 @@ describe('weights reused across calls (the CPU kernel caches their repack with t
 });
 
 describe('epilogues', () => {
-  const g = geom({ n: 2, c: 70, cout: 67, padMode: 'zero' });
+  // The SIMD epilogue packs bits itself when one task owns all channels of its pixels;
+  // groups, or channels split across threads (few pixel blocks), go through flags.
+  const SETS: [string, ConvGeom, number][] = [
+    ['', geom({ n: 2, c: 70, cout: 67, padMode: 'zero' }), 1],
+    ['groups 2, ', geom({ n: 1, c: 70, cout: 66, groups: 2, padMode: 'zero' }), 1],
+    ['channels split over 2 threads, ', geom({ n: 1, h: 8, w: 8, c: 64, cout: 130, padMode: 'zero' }), 2],
+  ];
+  for (const [label, g, threads] of SETS) epilogueTests(label, g, threads);
+});
+
+function epilogueTests(label: string, g: ConvGeom, threads: number) {
   const [ho, wo] = outDims(g);
   const P = g.n * ho * wo;
   const scale = new Float32Array(g.cout).map((_, i) => (i % 5 === 0 ? -0.75 : 0.5 + i / 100));
   const bias = new Float32Array(g.cout).map((_, i) => (i % 9) - 4);
   for (const path of PATHS) {
-    test(`float with residual, ${path}`, () => {
+    test(`${label}float with residual, ${path}`, () => {
+      bitgrad.setNumThreads(threads);
       const residual = randomFloats(3, P * g.cout);
       const { out, ref } = run(g, 50, path, { outputType: 'float', scale, bias, residual });
       const got = out.dataSync() as Float32Array;
@@ -139,7 +150,8 @@ describe('epilogues', () => {
       }
       out.dispose();
     });
-    test(`bits for the next layer (NHWC BitTensor), ${path}`, () => {
+    test(`${label}bits for the next layer (NHWC BitTensor), ${path}`, () => {
+      bitgrad.setNumThreads(threads);
       const { out, ref } = run(g, 51, path, { outputType: 'bits', scale, bias });
       expect(out.layout).toBe('nhwc');
       expect(out.shape).toEqual([g.n, ho, wo, g.cout]);
@@ -148,6 +160,7 @@ describe('epilogues', () => {
       expectSameWords(out.dataSync(), packFlags(flags, P, g.cout));
       // The bits feed the next conv directly.
       const w2 = packSync(randomFloats(9, 4 * 9 * g.cout), { layout: 'weights', shape: [4, 3, 3, g.cout] });
+      bitgrad.setNumThreads(1);
       const y = conv2dSync(out, w2, { padding: 1 });
       expect(y.shape).toEqual([g.n, ho, wo, 4]);
       y.dispose();
@@ -155,7 +168,7 @@ describe('epilogues', () => {
       out.dispose();
     });
   }
-});
+}
 
 describe('errors', () => {
   const x = packSync(randomFloats(1, 2 * 4 * 4 * 6), { layout: 'nhwc', shape: [2, 4, 4, 6] });

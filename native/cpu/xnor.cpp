@@ -107,7 +107,8 @@ struct Plan {
   // or null where no tap is outside the image; prefix counts of the non-null ones.
   const int32_t* const* pix_corr;
   const int32_t* pix_cnt;  // [ho * wo + 1]
-  uint8_t* flags;         // [P][cout] (bits output only)
+  uint8_t* flags;         // [P][cout] (bits output through flags only)
+  bool direct_bits;       // bits output: the SIMD epilogue packs whole words itself
 };
 
 // Generic panel build: any channel offset within the word (groups whose channels start
@@ -301,7 +302,13 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
     const int64_t base = p0 * a.cout + co0;
     if (a.out_type == 0) e.oi = a.out_i32 + base;
     if (a.out_type == 1) e.of = a.out_f32 + base;
-    if (a.out_type == 2) e.ob = pl.flags + base;
+    if (a.out_type == 2 && pl.direct_bits) {
+      const int64_t ow = (a.cout + 63) / 64;
+      e.obits = a.out_bits + p0 * ow;
+      e.owords = ow;
+    } else if (a.out_type == 2) {
+      e.ob = pl.flags + base;
+    }
     if (a.out_type != 0) {
       e.alpha = a.alpha + co0;
       e.beta = a.beta ? a.beta + co0 : nullptr;
@@ -595,13 +602,6 @@ void xnor_conv(const XnorConvArgs& a) {
     pl.pix_cnt = zp->pix_cnt.data();
   }
 
-  std::vector<uint8_t> flags;
-  pl.flags = nullptr;
-  if (a.out_type == 2) {
-    flags.resize(static_cast<size_t>(pl.P * a.cout));
-    pl.flags = flags.data();
-  }
-
   // Partition: split channels only when there are too few (group, pixel block) pairs.
   const int threads = num_threads();
   const int64_t work = pl.P * a.cout * (pl.Kw > 0 ? pl.Kw : 1);
@@ -617,13 +617,24 @@ void xnor_conv(const XnorConvArgs& a) {
   pl.chunks = (pl.CB + pl.cb_per_chunk - 1) / pl.cb_per_chunk;
   if (pl.chunks < 1) pl.chunks = 1;
   const int64_t tasks = base * pl.chunks;
+
+  // Bits output: when one task owns every channel of its pixels (one group, channels
+  // not split), the SIMD epilogue writes whole packed words; otherwise words would be
+  // shared between tasks, so flags are packed in a second pass.
+  std::vector<uint8_t> flags;
+  pl.flags = nullptr;
+  pl.direct_bits = a.out_type == 2 && pl.kern->epilogue && pl.G == 1 && pl.chunks == 1 && pl.Ktot < (INT64_C(1) << 28);
+  if (a.out_type == 2 && !pl.direct_bits) {
+    flags.resize(static_cast<size_t>(pl.P * a.cout));
+    pl.flags = flags.data();
+  }
   if (parallel && tasks > 1) {
     parallel_for(static_cast<size_t>(tasks), [&](size_t t) { run_task(pl, static_cast<int64_t>(t)); });
   } else {
     for (int64_t t = 0; t < tasks; ++t) run_task(pl, t);
   }
 
-  if (a.out_type == 2) {
+  if (a.out_type == 2 && !pl.direct_bits) {
     const int64_t ow = (a.cout + 63) / 64;
     auto pack_rows = [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {

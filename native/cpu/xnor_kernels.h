@@ -26,6 +26,11 @@ struct XnorEpi {
   int32_t* oi = nullptr;
   float* of = nullptr;
   uint8_t* ob = nullptr;
+  // out_type 2 packed directly (then ob is null): the block holds every channel of the
+  // layer (corr_off 0, nch = cout); pixel l's bits go to obits[l * owords + c / 64] bit
+  // c % 64, whole words written, padding bits 0.
+  uint64_t* obits = nullptr;
+  int64_t owords = 0;
   int64_t ostride = 0;
   const float* alpha = nullptr;
   const float* beta = nullptr;      // or null (0)
