@@ -11,7 +11,7 @@
 // padding / one-group convolutions, which are the same thing), int32 or float output
 // (float = double(dot)·alpha + beta rounded to float, then + residual: the same
 // explicitly rounded operations as cuda/xnor.cu and the CPU). Bit output, other convs,
-// sm_75 (m8n8k128 .xor.popc not written) and K = 0 stay on the CUDA-core kernel.
+// and K = 0 stay on the CUDA-core kernel; sm_75 devices run xnor_mma75.cu's m8n8k128.
 //
 // Tiling: 128 x 128 outputs per block, 256 threads = 8 warps as 2 (M) x 4 (N), warp
 // tile 64 x 32 = 4 x 4 MMAs of m16n8; K in stages of 512 bits (8 words), 2-stage
@@ -317,7 +317,7 @@ Status forced_fail(const std::string& why) {
   Status s;
   s.ok = false;
   s.code = "BITGRAD_INVALID_ARGUMENT";
-  s.message = "xnor_conv: BITGRAD_XNOR_CUDA=mma but " + why;
+  s.message = "xnor_conv: BITGRAD_XNOR_CUDA=mma/mma75 but " + why;
   return s;
 }
 
@@ -352,7 +352,8 @@ bool image_ok(int device) {
 bool xnor_mma_try(int device, const XnorConvArgs& a, cudaStream_t stream, Status* st) {
   const char* env = std::getenv("BITGRAD_XNOR_CUDA");
   const bool force_core = env && std::strcmp(env, "core") == 0;
-  const bool force_mma = env && std::strcmp(env, "mma") == 0;
+  const bool force_75 = env && std::strcmp(env, "mma75") == 0;
+  const bool force_mma = force_75 || (env && std::strcmp(env, "mma") == 0);
   if (force_core) return false;
   const bool gemm_shaped = a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1 && a.ph == 0 && a.pw == 0 &&
                            a.groups == 1 && a.ho == a.h && a.wo == a.wd && a.cg == a.c &&
@@ -368,14 +369,20 @@ bool xnor_mma_try(int device, const XnorConvArgs& a, cudaStream_t stream, Status
   const int64_t N = a.cout;
   const int64_t mt = (M + kBM - 1) / kBM;
   const int64_t nt = (N + kBN - 1) / kBN;
+  // Turing (or forced): the m8n8k128 .xor.popc kernel.
+  if (force_75 || !image_ok(device)) {
+    if (xnor_mma75_blocks(M, N) > INT64_C(0x7fffffff) || !xnor_mma75_ok(device)) {
+      if (!force_mma) return false;
+      *st = forced_fail(xnor_mma75_ok(device) ? "the grid would exceed 2^31 - 1 blocks"
+                                              : "the device or this build has no sm_75+ kernel image");
+      return true;
+    }
+    *st = xnor_mma75_run(a, M, N, stream);
+    return true;
+  }
   if (mt * nt > INT64_C(0x7fffffff)) {
     if (!force_mma) return false;
     *st = forced_fail("the grid would exceed 2^31 - 1 blocks");
-    return true;
-  }
-  if (!image_ok(device)) {
-    if (!force_mma) return false;
-    *st = forced_fail("the device or this build has no sm_80+ kernel image");
     return true;
   }
   MmaArgs p;

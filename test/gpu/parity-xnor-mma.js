@@ -1,6 +1,6 @@
-// CUDA-vs-CPU parity of xnor.gemm on the tensor-core path (cuda/xnor_mma.cu,
-// m16n8k256 .and.popc, sm_80+) and on the CUDA-core path, forced in turn with
-// BITGRAD_XNOR_CUDA=mma / core: integers identical to the CPU, float outputs identical
+// CUDA-vs-CPU parity of xnor.gemm on the tensor-core paths (cuda/xnor_mma.cu,
+// m16n8k256 .and.popc, sm_80+; cuda/xnor_mma75.cu, m8n8k128 .xor.popc, sm_75+) and on
+// the CUDA-core path, forced in turn with BITGRAD_XNOR_CUDA=mma / mma75 / core: integers identical to the CPU, float outputs identical
 // too (same explicitly rounded double expression). Shapes cover M, N, K in
 // {1, 63, 64, 65, 255, 256, 257, 1000, 4096} and non-multiples of the 128 x 128 tile,
 // the 512-bit stage and the 256-bit MMA step, odd word counts (8-byte cp.async) and even
@@ -30,6 +30,14 @@ function mmaCapable(b) {
   const r = b.backend();
   const d = r.cuda && r.cuda.devices && r.cuda.devices[0];
   return !!d && Number(String(d.computeCapability).split('.')[0]) >= 8;
+}
+
+function mma75Capable(b) {
+  const r = b.backend();
+  const d = r.cuda && r.cuda.devices && r.cuda.devices[0];
+  if (!d) return false;
+  const [maj, min] = String(d.computeCapability).split('.').map(Number);
+  return maj > 7 || (maj === 7 && min >= 5);
 }
 
 /** Runs fn with BITGRAD_XNOR_CUDA set to mode, restoring the previous value. */
@@ -62,6 +70,7 @@ async function gemmCase(b, m, n, k, opts, modes) {
     const w = want.dataSync();
     for (const mode of modes) {
       if (mode === 'mma' && !mmaCapable(b)) continue;
+      if (mode === 'mma75' && !mma75Capable(b)) continue;
       await withMode(mode, async () => {
         const g1 = await b.xnor.gemm(xg, wg, opts);
         temps.push(g1);
@@ -78,7 +87,9 @@ async function gemmCase(b, m, n, k, opts, modes) {
 }
 
 const SIZES = [1, 63, 64, 65, 255, 256, 257, 1000, 4096];
-const MODES = ['mma', 'core'];
+// mma75 forces the Turing m8n8k128 .xor.popc kernel (cuda/xnor_mma75.cu) on any
+// sm_75+ device, so an sm_90 run checks its fragment layout too.
+const MODES = ['mma', 'mma75', 'core'];
 const shapes = [];
 for (const s of SIZES) {
   shapes.push([s, 130, 257]); // M sweeps (N, K ragged)
@@ -87,11 +98,11 @@ for (const s of SIZES) {
 }
 shapes.push([1, 1, 1], [1000, 1000, 4096], [4096, 256, 4096], [257, 4096, 65], [4096, 4096, 256], [1000, 4096, 63]);
 for (const [m, n, k] of shapes)
-  add(`xnor-mma gemm ${m}x${n}x${k} int32 (mma, core)`, (b) => gemmCase(b, m, n, k, {}, MODES));
+  add(`xnor-mma gemm ${m}x${n}x${k} int32 (mma, mma75, core)`, (b) => gemmCase(b, m, n, k, {}, MODES));
 
 // Float epilogue (scale, bias, residual) through both paths.
 for (const [m, n, k] of [[63, 65, 257], [257, 1000, 4096], [1000, 129, 65]]) {
-  add(`xnor-mma gemm ${m}x${n}x${k} float (mma, core)`, (b) => {
+  add(`xnor-mma gemm ${m}x${n}x${k} float (mma, mma75, core)`, (b) => {
     const scale = values(n + 3, n);
     const bias = values(n + 4, n);
     const residual = values(m * n + 5, m * n);
