@@ -132,6 +132,31 @@ describe('epilogues', () => {
   for (const [label, g, threads] of SETS) epilogueTests(label, g, threads);
 });
 
+describe('bits threshold', () => {
+  // acc · scale + bias exactly 0 (acc = 0 with an even K, or acc · tiny = −tiny) must give
+  // bit 1 (>= 0), and tiny (denormal) scales must not flip a sign by rounding.
+  const g = geom({ n: 2, c: 64, cout: 40, h: 6, w: 6, padMode: 'one' });
+  const [ho, wo] = outDims(g);
+  const P = g.n * ho * wo;
+  const tiny = 1.401298464324817e-45; // 2^-149
+  const scale = new Float32Array(g.cout).map((_, i) => [1, -1, tiny, -tiny, 0.5][i % 5]);
+  const bias = new Float32Array(g.cout).map((_, i) => [0, 0, -tiny, tiny, -2][i % 5]);
+  for (const path of PATHS)
+    test(`zero and denormal cases, ${path}`, () => {
+      const { out, ref } = run(g, 77, path, { outputType: 'bits', scale, bias });
+      const flags = new Uint8Array(ref.length);
+      let zeros = 0;
+      for (let i = 0; i < ref.length; i++) {
+        const v = ref[i] * scale[i % g.cout] + bias[i % g.cout];
+        if (v === 0) zeros++;
+        flags[i] = v >= 0 ? 1 : 0;
+      }
+      expect(zeros).toBeGreaterThan(10);
+      expectSameWords(out.dataSync(), packFlags(flags, P, g.cout));
+      out.dispose();
+    });
+});
+
 function epilogueTests(label: string, g: ConvGeom, threads: number) {
   const [ho, wo] = outDims(g);
   const P = g.n * ho * wo;

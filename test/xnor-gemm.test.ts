@@ -25,6 +25,8 @@ function operands(seed: number, m: number, n: number, k: number) {
 describe('int32 output equals the ±1 reference', () => {
   const SHAPES: [number, number, number][] = [
     [1, 1, 1], [3, 5, 63], [7, 6, 64], [9, 13, 65], [64, 7, 127], [65, 12, 128], [70, 19, 257], [130, 37, 700], [5, 200, 1000],
+    // K past the AVX-512 direct path's one-pass limit (96 words): the tile path with K chunks.
+    [20, 70, 6145], [67, 33, 12000],
   ];
   for (const path of PATHS)
     for (const [m, n, k] of SHAPES)

@@ -41,6 +41,10 @@ namespace cpu {
 namespace {
 
 constexpr int64_t kMaxKc = 80;  // words per K chunk: 80 * 512 B = 40 KiB of panel
+// The direct path keeps a task's whole K in one pass: up to 96 words (6144 bits per
+// output, every ResNet-18 3x3 layer) its 32-channel weight block (24 KiB) and the panel
+// rows it touches stay near L1; longer K runs tile + epilogue with K chunks.
+constexpr int64_t kMaxDirectKw = 96;
 // Below this many word-MACs (pixels * channels * words) everything runs on the caller.
 constexpr int64_t kParallelMin = INT64_C(1) << 16;
 
@@ -100,8 +104,10 @@ struct Plan {
   const XnorConvArgs* a;
   const XnorKernels* kern;
   int64_t P, G, coutg, taps, Kw, Ktot, PB, CB, cb_per_chunk, chunks, Kc;
+  int64_t bw;            // channels per weight block: 6 (tile) or 32 (direct)
+  bool direct;           // XnorKernels::direct runs the tasks
   uint64_t last_mask;
-  const uint64_t* wp;    // [G][CB][Kw][6]
+  const uint64_t* wp;    // [G][CB][Kw][bw]
   const int32_t* zpat;    // [patterns][cout] summed corrections (zero padding only)
   // [ho * wo]: per output position of an image, its pattern's row of zpat (channel 0),
   // or null where no tap is outside the image; prefix counts of the non-null ones.
@@ -261,6 +267,24 @@ void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
     for (int64_t k = 0; k < pl.Kw; ++k) std::memset(panel + k * 64 + npix, 0, static_cast<size_t>(64 - npix) * 8);
 }
 
+// Zero padding: the correction rows (null: none) of pixels p0 .. p0 + npix - 1, the
+// block's window of the per-position table (it wraps at image boundaries); false when
+// no pixel of the block needs one.
+bool border_rows(const Plan& pl, int64_t p0, int npix, const int32_t** rows) {
+  if (!pl.zpat) return false;
+  const int64_t hw = pl.a->ho * pl.a->wo;
+  bool any = false;
+  int64_t q = p0 % hw;
+  for (int l = 0; l < npix;) {
+    const int n = static_cast<int>(hw - q < npix - l ? hw - q : npix - l);
+    any = any || pl.pix_cnt[q + n] > pl.pix_cnt[q];
+    std::memcpy(rows + l, pl.pix_corr + q, static_cast<size_t>(n) * sizeof(rows[0]));
+    l += n;
+    q = 0;
+  }
+  return any;
+}
+
 // Zero padding: the correction of pixel (oy, ox) depends only on its border pattern
 // (which ky and kx taps fall outside the image), so xnor_conv sums the per-tap
 // corrections once per pattern; a pixel looks its row up (null when nothing is
@@ -271,23 +295,11 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
   const int64_t c0 = cb0 * 6;
   const int64_t c1 = cb1 * 6 < pl.coutg ? cb1 * 6 : pl.coutg;
   const int64_t nch = c1 - c0;
-  const int64_t hw = a.ho * a.wo;
   const int64_t co0 = g * pl.coutg + c0;
   const int64_t p0 = pb * 64;
   const int npix = static_cast<int>(pl.P - p0 < 64 ? pl.P - p0 : 64);
   const int32_t* rows[64];
-  bool any = false;
-  if (pl.zpat) {
-    // The block's window of the per-position table (it wraps at image boundaries).
-    int64_t q = p0 % hw;
-    for (int l = 0; l < npix;) {
-      const int n = static_cast<int>(hw - q < npix - l ? hw - q : npix - l);
-      any = any || pl.pix_cnt[q + n] > pl.pix_cnt[q];
-      std::memcpy(rows + l, pl.pix_corr + q, static_cast<size_t>(n) * sizeof(rows[0]));
-      l += n;
-      q = 0;
-    }
-  }
+  const bool any = border_rows(pl, p0, npix, rows);
   const int64_t kt = pl.Ktot;
   if (pl.kern->epilogue && kt < (INT64_C(1) << 28)) {
     XnorEpi e;
@@ -351,6 +363,44 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
   }
 }
 
+// One task of the direct path: the panel, then the kernel finishes every output of the
+// task's pixels and channels from registers.
+void run_direct(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, uint64_t* panel) {
+  const XnorConvArgs& a = *pl.a;
+  build_panel(pl, g, pb, panel);
+  const int64_t p0 = pb * 64;
+  const int npix = static_cast<int>(pl.P - p0 < 64 ? pl.P - p0 : 64);
+  const int64_t c0 = cb0 * 32;
+  const int64_t c1 = cb1 * 32 < pl.coutg ? cb1 * 32 : pl.coutg;
+  const int64_t co0 = g * pl.coutg + c0;
+  const int32_t* rows[64];
+  XnorDirect d;
+  d.panel = panel;
+  d.npix = npix;
+  d.wq = pl.wp + (g * pl.CB + cb0) * pl.Kw * 32;
+  d.kw = pl.Kw;
+  d.nch = static_cast<int>(c1 - c0);
+  d.kt = static_cast<int32_t>(pl.Ktot);
+  d.corr = border_rows(pl, p0, npix, rows) ? rows : nullptr;
+  d.corr_off = co0;
+  d.out_type = a.out_type;
+  d.ostride = a.cout;
+  const int64_t base = p0 * a.cout + co0;
+  if (a.out_type == 0) d.oi = a.out_i32 + base;
+  if (a.out_type == 1) d.of = a.out_f32 + base;
+  if (a.out_type == 2) {
+    const int64_t ow = (a.cout + 63) / 64;
+    d.obstride = ow * 8;
+    d.ob8 = reinterpret_cast<uint8_t*>(a.out_bits + p0 * ow) + co0 / 8;
+  }
+  if (a.out_type != 0) {
+    d.alpha = a.alpha + co0;
+    d.beta = a.beta ? a.beta + co0 : nullptr;
+    d.residual = a.out_type == 1 && a.residual ? a.residual + base : nullptr;
+  }
+  pl.kern->direct(d);
+}
+
 void run_task(const Plan& pl, int64_t task) {
   thread_local AlignedWords panel_buf;
   thread_local std::vector<uint32_t> pc_buf;
@@ -362,6 +412,10 @@ void run_task(const Plan& pl, int64_t task) {
   const int64_t cb1 = cb0 + pl.cb_per_chunk < pl.CB ? cb0 + pl.cb_per_chunk : pl.CB;
   if (cb0 >= cb1) return;
   uint64_t* panel = panel_buf.get(static_cast<size_t>((pl.Kw > 0 ? pl.Kw : 1) * 64));
+  if (pl.direct) {
+    run_direct(pl, g, pb, cb0, cb1, panel);
+    return;
+  }
   pc_buf.resize(static_cast<size_t>((cb1 - cb0) * 6 * 64));
   uint32_t* pc = pc_buf.data();
   build_panel(pl, g, pb, panel);
@@ -393,8 +447,8 @@ struct ZeroPad {
 
 struct WeightForms {
   uint64_t version = 0;
-  int64_t key[7] = {};
-  AlignedWords wp;                 // [G][CB][Kw][6]
+  int64_t key[8] = {};
+  AlignedWords wp;                 // [G][CB][Kw][bw]
   std::vector<int32_t> pt;         // [taps][cout] popcounts, filled on first need
   std::mutex zmu;                  // guards pt and zero while they are filled
   std::unique_ptr<ZeroPad> zero;   // the geometry seen first
@@ -402,23 +456,24 @@ struct WeightForms {
 
 void fill_forms(const XnorConvArgs& a, const Plan& pl, WeightForms& f) {
   const int64_t Kw1 = pl.Kw > 0 ? pl.Kw : 1;
-  uint64_t* wp = f.wp.get(static_cast<size_t>(pl.G * pl.CB * Kw1 * 6));
-  if (pl.coutg % 6 != 0)
+  const int64_t bw = pl.bw;
+  uint64_t* wp = f.wp.get(static_cast<size_t>(pl.G * pl.CB * Kw1 * bw));
+  if (pl.coutg % bw != 0)
     for (int64_t g = 0; g < pl.G; ++g)
-      std::memset(wp + (g * pl.CB + pl.CB - 1) * Kw1 * 6, 0, static_cast<size_t>(Kw1 * 6 * 8));
+      std::memset(wp + (g * pl.CB + pl.CB - 1) * Kw1 * bw, 0, static_cast<size_t>(Kw1 * bw * 8));
   // Locals: stores through uint64_t* could alias the plan's int64_t fields.
   const int64_t G = pl.G, coutg = pl.coutg, CB = pl.CB, Kw = pl.Kw;
   const uint64_t* w = a.w;
   for (int64_t g = 0; g < G; ++g)
     for (int64_t co = 0; co < coutg; ++co) {
       const uint64_t* src = w + (g * coutg + co) * Kw;
-      uint64_t* dst = wp + (g * CB + co / 6) * Kw * 6 + co % 6;
-      for (int64_t k = 0; k < Kw; ++k) dst[k * 6] = src[k];
+      uint64_t* dst = wp + (g * CB + co / bw) * Kw * bw + co % bw;
+      for (int64_t k = 0; k < Kw; ++k) dst[k * bw] = src[k];
     }
 }
 
 std::shared_ptr<WeightForms> weight_forms(const XnorConvArgs& a, const Plan& pl) {
-  const int64_t key[7] = {pl.G, pl.coutg, pl.Kw, pl.taps, a.gwords, a.cg, a.cout};
+  const int64_t key[8] = {pl.G, pl.coutg, pl.Kw, pl.taps, a.gwords, a.cg, a.cout, pl.bw};
   auto matches = [&](const WeightForms& f) {
     return f.version == a.wversion && std::memcmp(f.key, key, sizeof key) == 0;
   };
@@ -581,7 +636,13 @@ void xnor_conv(const XnorConvArgs& a) {
   pl.Kw = pl.taps * a.gwords;
   pl.Ktot = pl.taps * a.cg;
   pl.PB = (pl.P + 63) / 64;
-  pl.CB = (pl.coutg + 5) / 6;
+  // The direct path where the ISA has it and K fits one pass (float output needs
+  // |dot| <= 2^24 for its float FMA; packed bits need each task's channels to start on
+  // a byte).
+  pl.direct = pl.kern->direct != nullptr && pl.Kw > 0 && pl.Kw <= kMaxDirectKw && pl.Ktot <= (INT64_C(1) << 24) &&
+              (a.out_type != 2 || pl.G == 1 || pl.coutg % 8 == 0);
+  pl.bw = pl.direct ? 32 : 6;
+  pl.CB = (pl.coutg + pl.bw - 1) / pl.bw;
   pl.last_mask = a.cg % 64 ? (uint64_t{1} << (a.cg % 64)) - 1 : ~uint64_t{0};
   {
     const int64_t nk = (pl.Kw + kMaxKc - 1) / kMaxKc;
@@ -623,8 +684,12 @@ void xnor_conv(const XnorConvArgs& a) {
   // shared between tasks, so flags are packed in a second pass.
   std::vector<uint8_t> flags;
   pl.flags = nullptr;
-  pl.direct_bits = a.out_type == 2 && pl.kern->epilogue && pl.G == 1 && pl.chunks == 1 && pl.Ktot < (INT64_C(1) << 28);
-  if (a.out_type == 2 && !pl.direct_bits) {
+  pl.direct_bits = a.out_type == 2 && !pl.direct && pl.kern->epilogue && pl.G == 1 && pl.chunks == 1 &&
+                   pl.Ktot < (INT64_C(1) << 28);
+  if (a.out_type == 2 && pl.direct) {
+    // Whole bytes are written per 8 channels; padding bytes of each pixel's words stay 0.
+    std::memset(a.out_bits, 0, static_cast<size_t>(pl.P * ((a.cout + 63) / 64) * 8));
+  } else if (a.out_type == 2 && !pl.direct_bits) {
     flags.resize(static_cast<size_t>(pl.P * a.cout));
     pl.flags = flags.data();
   }
@@ -634,7 +699,7 @@ void xnor_conv(const XnorConvArgs& a) {
     for (int64_t t = 0; t < tasks; ++t) run_task(pl, t);
   }
 
-  if (a.out_type == 2 && !pl.direct_bits) {
+  if (a.out_type == 2 && !pl.direct_bits && !pl.direct) {
     const int64_t ow = (a.cout + 63) / 64;
     auto pack_rows = [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {

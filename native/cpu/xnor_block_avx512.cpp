@@ -245,6 +245,123 @@ BG_VPOPCNT void epilogue(const XnorEpi& e) {
   }
 }
 
+// Direct path (xnor_kernels.h XnorDirect): NP pixels (broadcast from the panel) x 32
+// channels (4 zmm of 8 channels, word k of each) per micro-tile, 24 accumulators as in
+// block32; the tile's outputs are finished from registers: 8 channels of one pixel per
+// vpmovqd, stored contiguously in the NHWC output. The output type OT is a template
+// parameter and the call's fields are copied to a local (DirectArgs) so the finishing
+// code neither branches on the type nor reloads fields that output stores could alias.
+struct DirectArgs {
+  const uint64_t* panel;
+  const uint64_t* wq;
+  int64_t kw;
+  int32_t kt;
+  const int32_t* const* corr;
+  int64_t corr_off;
+  int32_t* oi;
+  float* of;
+  uint8_t* ob8;
+  int64_t ostride, obstride;
+  const float* alpha;
+  const float* beta;
+  const float* residual;
+};
+
+template <int NP, int OT>
+BG_VPOPCNT inline __attribute__((always_inline)) void direct_tile(const DirectArgs& d, int p0, int c0, int nc) {
+  __m512i s[NP][4];
+#pragma GCC unroll 6
+  for (int i = 0; i < NP; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) s[i][v] = _mm512_setzero_si512();
+  const uint64_t* wb = d.wq + (c0 >> 5) * d.kw * 32;
+  const uint64_t* pp = d.panel + p0;
+  const int64_t kw = d.kw;
+  for (int64_t k = 0; k < kw; ++k) {
+    const uint64_t* wk = wb + k * 32;
+    const __m512i w0 = _mm512_load_si512(wk);
+    const __m512i w1 = _mm512_load_si512(wk + 8);
+    const __m512i w2 = _mm512_load_si512(wk + 16);
+    const __m512i w3 = _mm512_load_si512(wk + 24);
+    const uint64_t* pk = pp + k * 64;
+#pragma GCC unroll 6
+    for (int i = 0; i < NP; ++i) {
+      const __m512i b = _mm512_set1_epi64(static_cast<long long>(pk[i]));
+      s[i][0] = _mm512_add_epi64(s[i][0], _mm512_popcnt_epi64(_mm512_xor_si512(w0, b)));
+      s[i][1] = _mm512_add_epi64(s[i][1], _mm512_popcnt_epi64(_mm512_xor_si512(w1, b)));
+      s[i][2] = _mm512_add_epi64(s[i][2], _mm512_popcnt_epi64(_mm512_xor_si512(w2, b)));
+      s[i][3] = _mm512_add_epi64(s[i][3], _mm512_popcnt_epi64(_mm512_xor_si512(w3, b)));
+    }
+  }
+  const __m256i kt = _mm256_set1_epi32(d.kt);
+  const int32_t* const* corr = d.corr;
+  const int64_t corr_off = d.corr_off;
+  // Channel vectors outer, pixels inner: a vector's scale and bias are loaded once; no
+  // early exit, so the constant trip counts unroll fully and s stays in registers.
+#pragma GCC unroll 4
+  for (int v = 0; v < 4; ++v) {
+    const int c = c0 + v * 8;
+    const int left = nc - v * 8;
+    if (left <= 0) continue;
+    const __mmask8 m = static_cast<__mmask8>(left >= 8 ? 0xff : (1u << left) - 1);
+    __m256 alf = _mm256_setzero_ps(), bef = alf;
+    if (OT != 0) {
+      alf = _mm256_maskz_loadu_ps(m, d.alpha + c);
+      if (d.beta) bef = _mm256_maskz_loadu_ps(m, d.beta + c);
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < NP; ++i) {
+      const int64_t l = p0 + i;
+      __m256i dot = _mm256_sub_epi32(kt, _mm256_slli_epi32(_mm512_cvtepi64_epi32(s[i][v]), 1));
+      const int32_t* cr = corr ? corr[l] : nullptr;
+      if (cr) dot = _mm256_sub_epi32(dot, _mm256_maskz_loadu_epi32(m, cr + corr_off + c));
+      const int64_t off = l * d.ostride + c;
+      if (OT == 0) {
+        _mm256_mask_storeu_epi32(d.oi + off, m, dot);
+      } else if (OT == 1) {
+        __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), alf, bef);
+        if (d.residual) f = _mm256_add_ps(f, _mm256_maskz_loadu_ps(m, d.residual + off));
+        _mm256_mask_storeu_ps(d.of + off, m, f);
+      } else {
+        // The sign of fmaf(float(dot), alpha, beta) is the sign of the exact value: it is a
+        // multiple of 2^-149 (an integer times a float, plus a float), so it rounds to
+        // zero only when it is zero, and >= 0 then holds either way (-0 >= 0).
+        const __m256 f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), alf, bef);
+        const __mmask8 ge = _mm256_cmp_ps_mask(f, _mm256_setzero_ps(), _CMP_GE_OQ);
+        d.ob8[l * d.obstride + (c >> 3)] = static_cast<uint8_t>(ge & m);
+      }
+    }
+  }
+}
+
+template <int OT>
+BG_VPOPCNT void direct_ot(const DirectArgs& d, int npix, int nch) {
+  for (int c0 = 0; c0 < nch; c0 += 32) {
+    const int nc = nch - c0 < 32 ? nch - c0 : 32;
+    int p0 = 0;
+    for (; p0 + 6 <= npix; p0 += 6) direct_tile<6, OT>(d, p0, c0, nc);
+    switch (npix - p0) {
+      case 5: direct_tile<5, OT>(d, p0, c0, nc); break;
+      case 4: direct_tile<4, OT>(d, p0, c0, nc); break;
+      case 3: direct_tile<3, OT>(d, p0, c0, nc); break;
+      case 2: direct_tile<2, OT>(d, p0, c0, nc); break;
+      case 1: direct_tile<1, OT>(d, p0, c0, nc); break;
+      default: break;
+    }
+  }
+}
+
+BG_VPOPCNT void direct(const XnorDirect& x) {
+  const DirectArgs d{x.panel, x.wq,  x.kw,      x.kt,       x.corr,  x.corr_off, x.oi,
+                     x.of,    x.ob8, x.ostride, x.obstride, x.alpha, x.beta,     x.residual};
+  if (x.out_type == 0)
+    direct_ot<0>(d, x.npix, x.nch);
+  else if (x.out_type == 1)
+    direct_ot<1>(d, x.npix, x.nch);
+  else
+    direct_ot<2>(d, x.npix, x.nch);
+}
+
 // Sum of the popcounts of n words, 8 words per vpopcntq (zero-padding corrections).
 BG_VPOPCNT int64_t popcount(const uint64_t* p, int64_t n) {
   __m512i s = _mm512_setzero_si512();
@@ -302,6 +419,7 @@ void xnor_kernels_avx512(XnorKernels* out) {
   out->tile = &tile;
   out->sgemm = &sgemm;
   out->tap_popcounts = &tap_popcounts;
+  out->direct = &direct;
 }
 
 }  // namespace cpu

@@ -37,6 +37,36 @@ struct XnorEpi {
   const float* residual = nullptr;  // or null
 };
 
+// One task of the direct conv / GEMM path (AVX-512 only): accumulators hold 8 channels
+// per register (pixels broadcast), so each 6-pixel x 32-channel micro-tile finishes its
+// outputs from registers, pixel-major, with no popcount buffer and no transpose.
+//   panel: [kw][64] as for tile; npix valid pixels (1..64).
+//   wq:    [ceil(nch / 32)][kw][32] words: word k of 32 consecutive channels (missing 0).
+//   For pixel l < npix, channel c < nch: dot = kt - 2 * popcount sum - corr (as XnorEpi,
+//   corr rows indexed at corr_off + c), then by out_type: oi[l * ostride + c] = dot;
+//   of[...] = fmaf(float(dot), alpha[c], beta[c]) (+ residual[l * ostride + c]) (callers
+//   guarantee kt <= 2^24, so float(dot) is exact); bits: bit c % 8 of byte
+//   ob8[l * obstride + c / 8] = double(dot) * alpha[c] + beta[c] >= 0 (the sign of that
+//   fmaf, which is the same), whole bytes written (bits past nch 0).
+struct XnorDirect {
+  const uint64_t* panel = nullptr;
+  int npix = 0;
+  const uint64_t* wq = nullptr;
+  int64_t kw = 0;
+  int nch = 0;
+  int32_t kt = 0;
+  const int32_t* const* corr = nullptr;
+  int64_t corr_off = 0;
+  int out_type = 0;
+  int32_t* oi = nullptr;
+  float* of = nullptr;
+  uint8_t* ob8 = nullptr;
+  int64_t ostride = 0, obstride = 0;
+  const float* alpha = nullptr;
+  const float* beta = nullptr;
+  const float* residual = nullptr;
+};
+
 struct XnorKernels {
   // pc[c * 64 + p] = (acc ? pc[c * 64 + p] : 0) + sum_{k < kw} popc(panel[k * 64 + p] ^ w6[k * 6 + c])
   // for c < nc (1..6) and p < npix (1..64); entries of later pixels may be written too
@@ -59,6 +89,8 @@ struct XnorKernels {
   // co * taps + t of w. Null: xnor.cpp calls popcount per row.
   void (*tap_popcounts)(const uint64_t* w, int64_t nco, int64_t taps, int64_t n, int32_t* out,
                         int64_t ostride) = nullptr;
+  // The direct path (XnorDirect), or null (xnor.cpp uses tile + epilogue).
+  void (*direct)(const XnorDirect& d) = nullptr;
 };
 
 // The table of the active SIMD path (xnor.cpp).
