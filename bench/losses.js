@@ -15,6 +15,9 @@
 //   3. `targets`: every target of issue 3 as a ratio (GPU ones null on a CPU run).
 //   4. `rowwise`: zLoss and ldrKl (softplus scores) fwd+grad on [4096, 1000] on the forced
 //      scalar (float64) path and the best SIMD path (bitgrad.setSimd), with the speedup.
+//   5. `research`: mwLoss [256, 256] (16.7M pairs) and basnetHybrid [4, 1, 256, 256]
+//      fwd+grad, forced scalar vs the best SIMD path, each on 1 and 2 threads.
+//      --research-only runs just this section (JSON in bench-losses-research.json).
 // bitgrad is timed both the way a training loop calls it (`gradInto` a reused buffer, or
 // `inPlace` over the logits for CE) and allocating a new gradient each call; both named.
 //
@@ -35,7 +38,8 @@ const gpu = common.flag('--gpu');
 const quick = common.flag('--quick');
 const threads = Number(arg('--threads', '2'));
 const n = Math.round(Number(arg('--n', gpu ? (quick ? '1e7' : '1e8') : quick ? '1e6' : '1e7')));
-const outFile = arg('--out', common.resultPath(gpu ? 'bench-losses-gpu.json' : 'bench-losses.json'));
+const researchOnly = common.flag('--research-only');
+const outFile = arg('--out', common.resultPath(gpu ? 'bench-losses-gpu.json' : researchOnly ? 'bench-losses-research.json' : 'bench-losses.json'));
 const maxTime = quick ? 0.5 : 2;
 const GPU_NOTE = 'needs a GPU run (scripts/gpu-check.sh)';
 const data = common.lossData; // seeded inputs: logits uniform in [-8, 8), soft targets k/7
@@ -298,6 +302,43 @@ async function rowwiseCpu() {
   return { shape: [N, C], results, perLoss };
 }
 
+// 5. Research losses moved onto the SIMD kernels (rs_kernels.h): forced scalar (float64)
+// vs the best path, 1 and 2 threads, in one process.
+async function researchCpu() {
+  const [B, C] = quick ? [128, 128] : [256, 256];
+  const [N, H, W] = quick ? [2, 128, 128] : [4, 256, 256];
+  let s = 7;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+  const S = Float32Array.from({ length: B * C }, () => 2 * rnd() - 1);
+  const P = Float32Array.from({ length: N * H * W }, () => 0.01 + 0.98 * rnd());
+  const G = Float32Array.from(P, (v) => (rnd() < v ? 1 : 0));
+  const best = b.backend().cpu.simdBest;
+  const paths = best === 'scalar' ? ['scalar'] : ['scalar', best];
+  const losses = [
+    ['mwLoss', `[${B}, ${C}] tau 0.1`, B * C, () => b.losses.mwLossSync(S, { shape: [B, C], tau: 0.1 })],
+    ['basnetHybrid', `[${N}, 1, ${H}, ${W}]`, N * H * W, () => b.losses.basnetHybridSync(P, G, { shape: [N, 1, H, W] })],
+  ];
+  const cases = [];
+  for (const [name, shape, count, f] of losses)
+    for (const p of paths)
+      for (const t of [1, 2])
+        cases.push({ key: `${name}:${p}:${t}`, name: `losses.${name}Sync fwd+grad ${shape} ${p} (${t} thread${t > 1 ? 's' : ''})`, fn: () => { b.setSimd(p); b.setNumThreads(t); f(); }, elements: count, bytes: 8 * count });
+  const results = await runSuite(cases);
+  b.setSimd('auto');
+  const perLoss = {};
+  const ms = (k) => (byKey(results, k) ? byKey(results, k).meanMs : null);
+  for (const [name, shape] of losses) {
+    const sc1 = ms(`${name}:scalar:1`), v1 = ms(`${name}:${best}:1`), v2 = ms(`${name}:${best}:2`), sc2 = ms(`${name}:scalar:2`);
+    perLoss[name] = {
+      shape, simd: best,
+      scalar1ThreadMs: r2(sc1), scalar2ThreadsMs: r2(sc2), simd1ThreadMs: r2(v1), simd2ThreadsMs: r2(v2),
+      simdSpeedup1Thread: r2(sc1 / v1), twoThreadSpeedupSimd: r2(v1 / v2), bestVsScalar1Thread: r2(sc1 / v2),
+    };
+    console.log(`${name} ${shape}: scalar ${perLoss[name].scalar1ThreadMs} ms (1 thread) / ${perLoss[name].scalar2ThreadsMs} ms (2), ${best} ${perLoss[name].simd1ThreadMs} ms (1) / ${perLoss[name].simd2ThreadsMs} ms (2): ${perLoss[name].bestVsScalar1Thread}x`);
+  }
+  return { results, perLoss };
+}
+
 const worst = (perLoss, field) => {
   let w = null;
   for (const [name, v] of Object.entries(perLoss)) if (v[field] != null && (w == null || v[field] < w.value)) w = { value: v[field], loss: name };
@@ -305,10 +346,16 @@ const worst = (perLoss, field) => {
 };
 
 async function cpu() {
+  if (researchOnly) {
+    const research = await researchCpu();
+    b.setNumThreads(os.cpus().length);
+    return { targets: {}, research };
+  }
   const bce = await bceCpu();
   const ce = await ceCpu();
   const elementwise = await elementwiseCpu();
   const rowwise = await rowwiseCpu();
+  const research = await researchCpu();
   b.setNumThreads(os.cpus().length);
   const ewIn = worst(elementwise.perLoss, 'gradIntoFractionOfMemcpy');
   const ewAl = worst(elementwise.perLoss, 'allocatingFractionOfMemcpy');
@@ -329,7 +376,7 @@ async function cpu() {
     gpu_ce_16384x131072_memory_within_logits_plus_grad: gpuTarget(1, { lowerIsBetter: true, note: `${GPU_NOTE}; value = bitgrad's peak device bytes / (logits + gradient bytes)` }),
   };
   if (quick) for (const k of Object.keys(targets)) if (k.startsWith('ce_') && targets[k].value != null) targets[k].note = `--quick: measured at [${ce.shape}], not [4096, 32000]`;
-  return { targets, bceWithLogits: bce, crossEntropy: ce, elementwise, rowwise };
+  return { targets, bceWithLogits: bce, crossEntropy: ce, elementwise, rowwise, research };
 }
 
 // --gpu

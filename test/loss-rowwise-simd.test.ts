@@ -37,6 +37,7 @@ const CASES: Case[] = [
     name: `compSumLoss tau ${tau}`, run: (x, _t, y, reduction) => L.compSumLossSync(x, y, { tau, reduction }),
   })),
   { name: 'generalizedCrossEntropy', run: (x, _t, y, reduction) => L.generalizedCrossEntropySync(x, y, { reduction }) },
+  { name: 'passAtNLoss', run: (x, _t, y, reduction) => L.passAtNLossSync(x, y, { n: 4, reduction }) },
   ...[[1, 0], [2, 0.5]].map(([a, b]): Case => ({
     name: `zLoss a ${a} b ${b}`, run: (x, _t, y, reduction) => L.zLossSync(x, y, { a, b, reduction }),
   })),

@@ -1,7 +1,10 @@
-// Research losses on the CPU; see research_losses.h. Every loss is computed in double
-// from float inputs. Work is split into chunks whose boundaries depend only on the
-// sizes, and partial sums are added in chunk order, so results do not depend on the
-// thread count.
+// Research losses on the CPU; see research_losses.h. The scalar path computes every
+// loss in double from float inputs. On the AVX2 / AVX-512 paths the heavy loops run in
+// the per-ISA kernels of rs_kernels.h (mwLoss's pair loop, basnetHybrid's SSIM window
+// and BCE, the Dice / IoU sums, triBce, anyLoss); paBce stays float64 on every path (its
+// cost is the per-list sort, and k is small). Work is split into chunks whose boundaries
+// depend only on the sizes, and partial sums are added in chunk order, so results do not
+// depend on the thread count.
 #include "research_losses.h"
 
 #include <algorithm>
@@ -11,6 +14,8 @@
 #include <vector>
 
 #include "../math/research_losses.h"
+#include "rs_kernels.h"
+#include "simd.h"
 #include "threadpool.h"
 
 namespace bg {
@@ -18,6 +23,17 @@ namespace cpu {
 namespace {
 
 constexpr int64_t kChunk = 16384;
+
+// Vector kernels of the active ISA; null on the scalar path.
+const RsTable* rs_table() {
+  switch (isa_info().active) {
+#if defined(__x86_64__)
+    case Isa::Avx512: return &rs_table_avx512;
+    case Isa::Avx2: return &rs_table_avx2;
+#endif
+    default: return nullptr;
+  }
+}
 
 // fn(begin, end, chunk) over [0, n) in fixed chunks.
 template <class F>
@@ -63,10 +79,21 @@ void overlap(const ResearchArgs& a) {
   const bool sq = q.squared != 0;
   std::vector<double> loss(R);
   const double div = static_cast<double>(R);
+  const RsTable* vt = rs_table();
+  const double abc[3] = {ov.a, ov.b, ov.c};
   chunked(R, rows_per_task(M), [&](int64_t r0, int64_t r1, size_t) {
     for (int64_t r = r0; r < r1; ++r) {
       const float* p = a.x + r * M;
       const float* g = a.y + r * M;
+      if (vt) {
+        double sums[3];
+        vt->ov_sums(p, g, M, q.squared, sums);
+        double l, num, den;
+        ov.eval(sums[0], sums[1], sums[2], l, num, den);
+        loss[r] = l;
+        if (a.grad) vt->ov_grad(p, g, a.grad + r * M, M, q.squared, abc, num, den, row_scale(a, r, div));
+        continue;
+      }
       double I = 0, P = 0, G = 0;
       for (int64_t i = 0; i < M; ++i) {
         const double pi = p[i], gi = g[i];
@@ -109,7 +136,69 @@ void conv_same(const double* in, double* tmp, double* out, int64_t h, int64_t w,
     }
 }
 
+// Rows per band of basnet_vec: the unit of its thread split and of its partial sums.
+constexpr int64_t kBasBand = 16;
+
+// basnetHybrid on the vector kernels. Each image runs four stages (horizontal window and
+// BCE / IoU sums, vertical window and SSIM, then the two windows of the backward pass),
+// each over fixed row bands whose sums are added in band order. Images are split over
+// the threads when there are enough of them, else the bands of each image are: the
+// result is the same either way.
+void basnet_vec(const ResearchArgs& a, const RsTable& vt) {
+  const int64_t N = a.rows, H = a.h, W = a.w, HW = H * W;
+  double win[rl::kSsimTaps];
+  rl::ssim_window(win);
+  const double eps = a.params.iou_eps;
+  const rl::Overlap<double> iou{1.0, 1.0, -1.0, eps, eps};
+  std::vector<double> loss(N);
+  const double div = static_cast<double>(N);
+  const int64_t bands = (H + kBasBand - 1) / kBasBand;
+  // One cache line between consecutive rows' sets, 11 between maps (see RsBasIn).
+  const int64_t ws = W + 8, ms = H * ws + 88;
+  auto image = [&](int64_t b, bool par) {
+    // Reused per thread: a fresh multi-MB buffer per call costs its page faults each time.
+    thread_local std::vector<double> buf;
+    if (buf.size() < static_cast<size_t>(ms * 8)) buf.resize(static_cast<size_t>(ms * 8));
+    float* out = a.grad ? a.grad + b * HW : nullptr;
+    RsBasIn in{a.x + b * HW, a.y + b * HW, out, H, W, ws, ms, win, buf.data(), buf.data() + 5 * ms,
+               1.0 / static_cast<double>(HW), 0.0, 0.0, 0.0};
+    std::vector<double> part(static_cast<size_t>(bands) * 5);
+    auto stage = [&](const auto& f) {
+      auto run = [&](size_t k) {
+        const int64_t y0 = static_cast<int64_t>(k) * kBasBand;
+        f(k, y0, std::min(H, y0 + kBasBand));
+      };
+      if (par && bands > 1)
+        parallel_for(static_cast<size_t>(bands), run);
+      else
+        for (int64_t k = 0; k < bands; ++k) run(static_cast<size_t>(k));
+    };
+    stage([&](size_t k, int64_t y0, int64_t y1) { vt.bas_h5(in, y0, y1, &part[k * 5]); });
+    stage([&](size_t k, int64_t y0, int64_t y1) { part[k * 5 + 4] = vt.bas_v5(in, y0, y1); });
+    double t[5] = {0, 0, 0, 0, 0};
+    for (int64_t k = 0; k < bands; ++k)
+      for (int j = 0; j < 5; ++j) t[j] += part[k * 5 + j];
+    double li, num, den;
+    iou.eval(t[1], t[2], t[3], li, num, den);
+    loss[b] = t[0] * in.inv + (1.0 - t[4] * in.inv) + li;
+    if (!out) return;
+    in.s = row_scale(a, b, div);
+    in.num = num;
+    in.den = den;
+    stage([&](size_t, int64_t y0, int64_t y1) { vt.bas_h3(in, y0, y1); });
+    stage([&](size_t, int64_t y0, int64_t y1) { vt.bas_v3(in, y0, y1); });
+  };
+  if (N >= num_threads() || bands < 2)
+    parallel_for(static_cast<size_t>(N), [&](size_t img) { image(static_cast<int64_t>(img), false); });
+  else
+    for (int64_t b = 0; b < N; ++b) image(b, true);
+  write_loss(a, loss, div);
+}
+
 void basnet(const ResearchArgs& a) {
+  if (const RsTable* vt = rs_table()) {
+    if (a.rows > 0 && a.h * a.w > 0) return basnet_vec(a, *vt);
+  }
   const int64_t N = a.rows, H = a.h, W = a.w, HW = H * W;
   double win[rl::kSsimTaps];
   rl::ssim_window(win);
@@ -185,7 +274,11 @@ void anyloss(const ResearchArgs& a) {
   const double L = a.params.L;
   const size_t chunks = static_cast<size_t>((n + kChunk - 1) / kChunk);
   std::vector<double> part(chunks * 3, 0.0);  // sum y a, sum a, sum y
+  const RsTable* vt = rs_table();
+  // Vector path: the four cells summed directly (no sy - ya cancellation of float sums).
+  std::vector<double> cell(vt ? chunks * 4 : 0, 0.0);
   chunked(n, kChunk, [&](int64_t b, int64_t e, size_t c) {
+    if (vt) return vt->any_sums(a.x + b, a.y + b, e - b, static_cast<float>(L), &cell[c * 4]);
     double ya = 0, sa = 0, sy = 0;
     for (int64_t i = b; i < e; ++i) {
       const double av = rl::any_approx<double>(a.x[i], L), y = a.y[i];
@@ -203,7 +296,16 @@ void anyloss(const ResearchArgs& a) {
     sa += part[c * 3 + 1];
     sy += part[c * 3 + 2];
   }
-  const double tp = ya, fn = sy - ya, fp = sa - ya, tn = (static_cast<double>(n) - sy) - sa + ya;
+  double tp = ya, fn = sy - ya, fp = sa - ya, tn = (static_cast<double>(n) - sy) - sa + ya;
+  if (vt) {
+    tp = fn = fp = tn = 0.0;
+    for (size_t c = 0; c < chunks; ++c) {
+      tp += cell[c * 4];
+      fn += cell[c * 4 + 1];
+      fp += cell[c * 4 + 2];
+      tn += cell[c * 4 + 3];
+    }
+  }
   double m, dtp, dfn, dfp, dtn;
   rl::any_metric<double>(a.params.metric, a.params.beta, a.params.any_eps, tp, fn, fp, tn, m, dtp, dfn, dfp, dtn);
   if (a.loss) a.loss[0] = static_cast<float>(1.0 - m);
@@ -211,11 +313,75 @@ void anyloss(const ResearchArgs& a) {
   const double s = a.grad_scale;
   const double kpos = dtp - dfn, kneg = dfp - dtn;
   chunked(n, kChunk, [&](int64_t b, int64_t e, size_t) {
+    if (vt)
+      return vt->any_grad(a.x + b, a.y + b, a.grad + b, e - b, static_cast<float>(L), static_cast<float>(kpos),
+                          static_cast<float>(kneg), static_cast<float>(s));
     for (int64_t i = b; i < e; ++i) a.grad[i] = static_cast<float>(s * rl::any_grad<double>(a.x[i], a.y[i], L, kpos, kneg));
   });
 }
 
+// mwLoss on the vector kernels: the negatives are packed (row-major, diagonal left out)
+// and cut into fixed tiles, each tile one task running every positive against it in one
+// pass (softplus for the loss, the shared sigmoid for both gradients). Per-tile sums are
+// added in tile order.
+void mw_vec(const ResearchArgs& a, const RsTable& vt) {
+  const int64_t B = a.rows, C = a.cols, C1 = C - 1, Nn = B * C1;
+  const double inv_tau = 1.0 / static_cast<double>(a.params.tau);
+  const float* S = a.x;
+  const double div = static_cast<double>(B);
+  std::vector<float> pos(B), neg(Nn), wf;
+  std::vector<double> w;
+  for (int64_t i = 0; i < B; ++i) pos[i] = S[i * C + i];
+  chunked(B, rows_per_task(C), [&](int64_t r0, int64_t r1, size_t) {
+    for (int64_t r = r0; r < r1; ++r) {
+      std::copy(S + r * C, S + r * C + r, neg.data() + r * C1);
+      std::copy(S + r * C + r + 1, S + (r + 1) * C, neg.data() + r * C1 + r);
+    }
+  });
+  if (a.grad) {
+    w.resize(B);
+    wf.resize(B);
+    for (int64_t i = 0; i < B; ++i) {
+      w[i] = row_scale(a, i, div);
+      wf[i] = static_cast<float>(w[i] * inv_tau);
+    }
+  }
+  const int64_t tiles = (Nn + kRsMwTile - 1) / kRsMwTile;
+  std::vector<double> pl(static_cast<size_t>(tiles * B)), pg(static_cast<size_t>(tiles * B)), gneg(a.grad ? Nn : 0, 0.0);
+  auto tile = [&](size_t t) {
+    const int64_t k0 = static_cast<int64_t>(t) * kRsMwTile;
+    const int64_t n = std::min(Nn, k0 + kRsMwTile) - k0;
+    std::vector<float> fs(a.grad ? n : 0);
+    RsMwIn in{pos.data(), a.grad ? wf.data() : nullptr, B, neg.data() + k0, n, static_cast<float>(inv_tau),
+              &pl[t * B], &pg[t * B], a.grad ? gneg.data() + k0 : nullptr, fs.data()};
+    vt.mw_tile(in);
+  };
+  if (tiles > 1)
+    parallel_for(static_cast<size_t>(tiles), tile);
+  else if (tiles == 1)
+    tile(0);
+  std::vector<double> loss(B, 0.0), gpos(B, 0.0);
+  for (int64_t t = 0; t < tiles; ++t)
+    for (int64_t i = 0; i < B; ++i) {
+      loss[i] += pl[t * B + i];
+      gpos[i] += pg[t * B + i];
+    }
+  write_loss(a, loss, div);
+  if (!a.grad) return;
+  chunked(B, rows_per_task(C), [&](int64_t r0, int64_t r1, size_t) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* d = a.grad + r * C;
+      const double* gn = gneg.data() + r * C1;
+      for (int64_t c = 0; c < C; ++c)
+        d[c] = c == r ? static_cast<float>(-w[r] * gpos[r] * inv_tau) : static_cast<float>(gn[c < r ? c : c - 1]);
+    }
+  });
+}
+
 void mw(const ResearchArgs& a) {
+  if (const RsTable* vt = rs_table()) {
+    if (a.rows > 0 && a.cols >= a.rows) return mw_vec(a, *vt);
+  }
   const int64_t B = a.rows, C = a.cols, total = B * C;
   const double inv_tau = 1.0 / static_cast<double>(a.params.tau);
   const float* S = a.x;
@@ -318,7 +484,9 @@ void tribce(const ResearchArgs& a) {
   const int64_t n = a.cols;
   const size_t chunks = static_cast<size_t>((n + kChunk - 1) / kChunk);
   std::vector<double> part(chunks * 3, 0.0);
+  const RsTable* vt = rs_table();
   chunked(n, kChunk, [&](int64_t b, int64_t e, size_t c) {
+    if (vt) return vt->tri_sums(a.x + b, a.x2 + b, a.y + b, e - b, &part[c * 3]);
     double f = 0, d = 0, s = 0;
     for (int64_t i = b; i < e; ++i) {
       const double zd = a.x[i], zs = a.x2[i], y = a.y[i];
@@ -341,7 +509,11 @@ void tribce(const ResearchArgs& a) {
   rl::tri_coef<double>(f / nn, d / nn, s / nn, a.params.detach != 0, total, cf, cd, cs);
   if (a.loss) a.loss[0] = static_cast<float>(total);
   const double sc = static_cast<double>(a.grad_scale) / nn;
+  if (!a.grad && !a.grad2) return;
   chunked(n, kChunk, [&](int64_t b, int64_t e, size_t) {
+    if (vt)
+      return vt->tri_grad(a.x + b, a.x2 + b, a.y + b, e - b, a.grad ? a.grad + b : nullptr, a.grad2 ? a.grad2 + b : nullptr,
+                          static_cast<float>(sc), static_cast<float>(cf), static_cast<float>(cd), static_cast<float>(cs));
     for (int64_t i = b; i < e; ++i) {
       const double zd = a.x[i], zs = a.x2[i], y = a.y[i];
       const double gf = 0.5 * (rl::sigmoid<double>(0.5 * (zd + zs)) - y);

@@ -7,8 +7,9 @@
 // zLoss run as float vectors (rw_kernels.h, fixed lane and block order); rows the float
 // passes cannot represent faithfully (a non-finite max or sum, an all-equal zLoss row,
 // LDR scores that underflow float) keep the float64 code, which is also the scalar path.
-// Still float64-only on every path: decoupledSoftmax, plackettLuceDistillation (sort +
-// reverse cumulative logsumexp), cbcLoss and passAtNLoss.
+// passAtNLoss reuses compSum's vector softmax passes. Still float64-only on every path:
+// decoupledSoftmax, plackettLuceDistillation (sort + reverse cumulative logsumexp) and
+// cbcLoss.
 #include "rowwise_losses.h"
 
 #include <algorithm>
@@ -519,6 +520,21 @@ Sums cbc_row(const Ctx& c, const float* x, const float* t, float* g, double sp, 
 }
 
 double passn_row(const Ctx& c, const float* x, int32_t y, float* g, double s) {
+  RwLse st;
+  if (c.vt && vlse(c, x, 1.0f, &st)) {
+    // The softmax pass is compSum's: g_k = s F p_k from the vector lse, target in double.
+    const double logd = std::log(st.d);
+    const double lse = static_cast<double>(st.xm) + logd;
+    const float xy = x[y];
+    double loss, F;
+    passn_finish<double>(xy - lse, c.a->p0, &loss, &F);
+    if (g) {
+      RwExpIn in{x, g, c.C, st.xm, static_cast<float>(-logd), static_cast<float>(s * F)};
+      c.vt->exp_grad(in);
+      g[y] = static_cast<float>(s * F * (std::exp(xy - lse) - 1.0));
+    }
+    return loss;
+  }
   const double lse = row_lse(x, c.C);
   double loss, F;
   passn_finish<double>(x[y] - lse, c.a->p0, &loss, &F);
