@@ -154,6 +154,22 @@ describe('float64 references on random inputs, upstream gradient applied', () =>
   }
 });
 
+describe('wide arguments', () => {
+  test('swishSign down to underflow and biper up to |omega0 x| = 2e6 against float64; huge biper arguments stay bounded', () => {
+    const r = rng(77);
+    const n = 4099;
+    const g = uniform(r, n, -1, 1);
+    const xs = uniform(r, n, -30, 30);
+    for (const o of [{}, { beta: 1 }, { beta: 10 }])
+      expectClose(B.swishSign.backwardSync(xs, g, o).grad, Array.from(xs, (v, i) => g[i] * REF.swishSign(v, o)), 2e-5, 2e-6);
+    const xb = uniform(r, n, -1e5, 1e5);
+    // A cosine near its zeros has an absolute error of ~1e-7 (times omega0 = 20).
+    expectClose(B.biper.backwardSync(xb, g).grad, Array.from(xb, (v, i) => g[i] * REF.biper(v)), 2e-5, 4e-6);
+    const huge = Float32Array.from([1e8, -3e12, 1e30, -3.4e38]);
+    for (const v of B.biper.backwardSync(huge, new Float32Array(4).fill(1)).grad) expect(Math.abs(v)).toBeLessThanOrEqual(20 * (1 + 1e-6));
+  });
+});
+
 describe('boundary values: |x| = clip, 0, -0, +-Inf, NaN', () => {
   const S = Float32Array.from([1, -1, 0, -0, Infinity, -Infinity, NaN, 1.5, -1.5, 0.1]);
   const G = Float32Array.from([2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);

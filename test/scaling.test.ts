@@ -339,6 +339,32 @@ describe('boundaries, SIMD paths, threads', () => {
       }
     }
   });
+  test('every row binarizer row at a time (rows > 1) is bit-identical to one row per call', () => {
+    const R = 3;
+    const K = 20011; // two chunks, ragged
+    const W = uniform(rng(43), R * K, -1.5, 1.5);
+    W[5] = 0;
+    const G = uniform(rng(44), R * K, -1, 1);
+    const cases: [bitgrad.binarize.RowBinarizer<any>, any][] = [
+      [B.magnitudeAwareSign, { scaleGrad: 'full' }],
+      [B.ternaryWeights, {}],
+      [B.libraPB, { t: 2 }],
+      [B.bivitWeights, {}],
+    ];
+    for (const [e, o0] of cases) {
+      const all = e.forwardSync(W, { ...o0, shape: [R, K] });
+      const ball = e.backwardSync(W, G, { ...o0, shape: [R, K] });
+      for (let r = 0; r < R; r++) {
+        const o = { ...o0, shape: [1, K] };
+        const one = e.forwardSync(W.subarray(r * K, (r + 1) * K), o);
+        const bone = e.backwardSync(W.subarray(r * K, (r + 1) * K), G.subarray(r * K, (r + 1) * K), o);
+        expect(Array.from(all.out.subarray(r * K, (r + 1) * K))).toEqual(Array.from(one.out));
+        expect(Array.from(ball.grad.subarray(r * K, (r + 1) * K))).toEqual(Array.from(bone.grad));
+        expect(all.alpha[r]).toBe(one.alpha[0]);
+        if (ball.alphaGrad) expect(ball.alphaGrad[r]).toBe(bone.alphaGrad![0]);
+      }
+    }
+  });
   test('every SIMD path and thread count matches the scalar one (ragged rows, large inputs)', async () => {
     const paths = (['avx2', 'avx512'] as const).filter((p) => p === 'avx2' || bitgrad.backend().cpu.simdBest === 'avx512');
     const R = 5;

@@ -1,7 +1,9 @@
 // CPU drivers of the row-statistic binarizers. Each row (output channel) is cut into
 // chunks of kChunk elements (the same for any thread count); statistics and gradient
-// sums are per-chunk partials in double combined in chunk order; the elementwise stages
-// run the active ISA's loops (scale_block_*.cpp) on the same pieces.
+// sums are per-chunk partials combined in chunk order, each chunk's summed by the active
+// ISA's loop in fixed double lanes (scale_engine.h sc_reduce: the same bits on every
+// ISA); the elementwise stages run the active ISA's loops (scale_block_*.cpp) on the
+// same pieces. Rows that fit in L2 run row at a time (rows_fused).
 #include "scaling.h"
 
 #include <cmath>
@@ -43,74 +45,66 @@ void for_items(int64_t count, int64_t work, const Fn& fn) {
 
 struct Rows {
   int64_t R, K, nch;
+  bool serial;  // one row of a row-at-a-time task: no nested parallel_for
   int64_t n() const { return R * K; }
   // Calls fn(row, start, end) for every chunk (element offsets within the row).
   template <class Fn>
   void each(const Fn& fn) const {
-    for_items(R * nch, n(), [&](int64_t it) {
+    auto piece = [&](int64_t it) {
       const int64_t r = it / nch, c = it % nch;
       const int64_t s = c * kChunk, e = s + kChunk < K ? s + kChunk : K;
       fn(r, s, e);
-    });
-  }
-  // out[r * m + j] = sum over the row of term_j, term(r, i, t) filling t[0..m) (m <= M).
-  // Each chunk's partials accumulate in locals (registers), in element order from 0.0,
-  // and are stored once per chunk: the same additions in the same order as summing into
-  // the partial array directly, without a store-to-load round trip per element.
-  template <int M = 1, class Fn>
-  std::vector<double> sums(int m, const Fn& term) const {
-    std::vector<double> part(static_cast<size_t>(R * nch * m), 0.0);
-    each([&](int64_t r, int64_t s, int64_t e) {
-      double* p = part.data() + ((r * nch) + s / kChunk) * m;
-      double acc[M];
-      double t[M];
-      for (int j = 0; j < M; ++j) acc[j] = t[j] = 0.0;
-      for (int64_t i = s; i < e; ++i) {
-        term(r, i, t);
-        for (int j = 0; j < M; ++j) acc[j] += t[j];  // t[j] stays 0.0 for j >= m
-      }
-      for (int j = 0; j < m; ++j) p[j] = acc[j];
-    });
-    std::vector<double> out(static_cast<size_t>(R * m), 0.0);
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t c = 0; c < nch; ++c)
-        for (int j = 0; j < m; ++j) out[r * m + j] += part[(r * nch + c) * m + j];
-    return out;
+    };
+    if (serial)
+      for (int64_t it = 0; it < R * nch; ++it) piece(it);
+    else
+      for_items(R * nch, n(), piece);
   }
 };
 
+// out[r * m + j] = row r's sum of pair j of `what` (scale_kernels.h): per-chunk sums
+// (fixed double lanes, the active ISA's loop) added per row in chunk order from 0.0.
+std::vector<double> sums(const ScaleArgs& a, const Rows& rw, const float* co, int what, int arg, int m) {
+  const ScaleSumFn fn = table().sum[static_cast<int>(a.kind)];
+  const bool pairs = what == kSumPairs;
+  std::vector<double> part(static_cast<size_t>(rw.R * rw.nch * m), 0.0);
+  rw.each([&](int64_t r, int64_t s, int64_t e) {
+    const int64_t off = r * rw.K + s;
+    fn(a.params, what, arg, co + r * kRowCo, a.x + off, pairs ? a.g + off : nullptr, pairs ? a.out + off : nullptr,
+       static_cast<size_t>(e - s), part.data() + (r * rw.nch + s / kChunk) * m);
+  });
+  std::vector<double> out(static_cast<size_t>(rw.R * m), 0.0);
+  for (int64_t r = 0; r < rw.R; ++r)
+    for (int64_t c = 0; c < rw.nch; ++c)
+      for (int j = 0; j < m; ++j) out[r * m + j] += part[(r * rw.nch + c) * m + j];
+  return out;
+}
+
 template <template <class> class Row>
-void run_stage(const ScaleArgs& a, const Rows& rw, const std::vector<float>& co, int stage) {
+void run_stage(const ScaleArgs& a, const Rows& rw, const float* co, int stage) {
   const ScaleFn fn = table().fn[static_cast<int>(a.kind)];
   rw.each([&](int64_t r, int64_t s, int64_t e) {
     const int64_t off = r * rw.K + s;
-    fn(a.params, stage, co.data() + r * kRowCo, a.x + off, a.g ? a.g + off : nullptr, a.out + off,
+    fn(a.params, stage, co + r * kRowCo, a.x + off, a.g ? a.g + off : nullptr, a.out + off,
        static_cast<size_t>(e - s));
   });
 }
 
-template <template <class> class Row>
-std::vector<double> term_sums(const ScaleArgs& a, const Rows& rw, const std::vector<float>& co) {
-  const int m = Row<float>::kTerms == kMaxBases ? a.params.bases : Row<float>::kTerms;
-  constexpr int M = Row<float>::kTerms > 0 ? Row<float>::kTerms : 1;
-  return rw.template sums<M>(m, [&](int64_t r, int64_t i, double* t) {
-    const Row<float> f(a.params, co.data() + r * kRowCo);
-    const int64_t k = r * rw.K + i;
-    f.terms(a.x[k], a.g[k], a.out[k], t);
-  });
-}
-
 // Per-row statistics into co (see math/scaling.h for the layout).
-void statistics(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
+void statistics(const ScaleArgs& a, const Rows& rw, float* co) {
   const int64_t R = rw.R, K = rw.K;
   const double invK = K > 0 ? 1.0 / static_cast<double>(K) : 0.0;
-  const float* x = a.x;
-  auto abs_sum = [&]() {
-    return rw.sums(1, [&](int64_t r, int64_t i, double* t) { t[0] = std::fabs(static_cast<double>(x[r * K + i])); });
-  };
+  auto abs_sum = [&]() { return sums(a, rw, co, kSumAbs, 0, 1); };
   auto mean = [&]() {
-    std::vector<double> s = rw.sums(1, [&](int64_t r, int64_t i, double* t) { t[0] = x[r * K + i]; });
+    std::vector<double> s = sums(a, rw, co, kSumVal, 0, 1);
     for (int64_t r = 0; r < R; ++r) co[r * kRowCo] = static_cast<float>(s[r] * invK);
+  };
+  // sum (x - mean)^2 per row, from its three exact-product sums.
+  auto dev2 = [&]() {
+    std::vector<double> t = sums(a, rw, co, kSumDev2, 0, 3);
+    std::vector<double> ss(static_cast<size_t>(R));
+    for (int64_t r = 0; r < R; ++r) ss[r] = (t[r * 3] + t[r * 3 + 1]) + t[r * 3 + 2];
+    return ss;
   };
   switch (a.kind) {
     case ScaleKind::MeanAbsSign:
@@ -124,10 +118,7 @@ void statistics(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
     case ScaleKind::Recu: {
       const bool recu = a.kind == ScaleKind::Recu;
       mean();
-      std::vector<double> ss = rw.sums(1, [&](int64_t r, int64_t i, double* t) {
-        const double d = static_cast<double>(x[r * K + i]) - static_cast<double>(co[r * kRowCo]);
-        t[0] = d * d;
-      });
+      std::vector<double> ss = dev2();
       for (int64_t r = 0; r < R; ++r) {
         const double var = K > 1 ? ss[r] / static_cast<double>(K - 1) : 0.0;
         double k;
@@ -139,10 +130,7 @@ void statistics(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
         }
         co[r * kRowCo + 1] = static_cast<float>(k);
       }
-      std::vector<double> sw = rw.sums(1, [&](int64_t r, int64_t i, double* t) {
-        const float w = (x[r * K + i] - co[r * kRowCo]) * co[r * kRowCo + 1];
-        t[0] = std::fabs(static_cast<double>(w));
-      });
+      std::vector<double> sw = sums(a, rw, co, kSumStdAbs, 0, 1);
       if (recu) {
         double tot = 0.0;
         for (int64_t r = 0; r < R; ++r) tot += sw[r];
@@ -165,10 +153,7 @@ void statistics(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
         break;
       }
       mean();
-      std::vector<double> ss = rw.sums(1, [&](int64_t r, int64_t i, double* t) {
-        const double d = static_cast<double>(x[r * K + i]) - static_cast<double>(co[r * kRowCo]);
-        t[0] = d * d;
-      });
+      std::vector<double> ss = dev2();
       for (int64_t r = 0; r < R; ++r) {
         // One element: the unbiased variance is 0/0, NaN as in PyTorch (the facade rejects it).
         const double var = K > 1 ? ss[r] / static_cast<double>(K - 1) : std::nan("");
@@ -196,12 +181,7 @@ void statistics(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
           continue;
         }
         // Greedy: alpha_b = mean |r_b| with the residual of the earlier (float) scales.
-        std::vector<double> s = rw.sums(1, [&](int64_t r, int64_t i, double* t) {
-          const float* c = co.data() + r * kRowCo;
-          float res = x[r * K + i];
-          for (int j = 0; j < b; ++j) res = res - c[j] * est_sign(res, a.params.zero);
-          t[0] = std::fabs(static_cast<double>(res));
-        });
+        std::vector<double> s = sums(a, rw, co, kSumResAbs, b, 1);
         for (int64_t r = 0; r < R; ++r) co[r * kRowCo + b] = static_cast<float>(s[r] * invK);
       }
       break;
@@ -211,17 +191,20 @@ void statistics(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
 }
 
 template <template <class> class Row>
-void run_kind(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
+void run_kind(const ScaleArgs& a, const Rows& rw, float* co) {
   const int64_t R = rw.R, K = rw.K;
   if (!a.backward) {
     if (rw.n() > 0) run_stage<Row>(a, rw, co, kStageFwd);
     return;
   }
   if (rw.n() > 0) run_stage<Row>(a, rw, co, kStageGrad);
-  const bool need_terms = ((a.kind == ScaleKind::MeanAbsSign && a.params.full) || Row<float>::kTerms > 0) &&
-                          !(a.kind == ScaleKind::RecuAct && !a.params.training);
+  // MeanAbsSign's sum only feeds the 'full' chain-rule term.
+  const bool need_terms = Row<float>::kPairs > 0 && !(a.kind == ScaleKind::MeanAbsSign && !a.params.full) &&
+                          !(a.kind == ScaleKind::RecuAct && !a.params.training) &&
+                          !(a.kind == ScaleKind::MultiBasis && !a.dalpha);
   if (!need_terms) return;
-  std::vector<double> t = term_sums<Row>(a, rw, co);
+  const int m = a.kind == ScaleKind::MultiBasis ? 2 * a.params.bases : Row<float>::kPairs;
+  std::vector<double> t = sums(a, rw, co, kSumPairs, 0, m);
   const double invK = K > 0 ? 1.0 / static_cast<double>(K) : 0.0;
   switch (a.kind) {
     case ScaleKind::MeanAbsSign:
@@ -250,9 +233,9 @@ void run_kind(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
       break;
     case ScaleKind::MultiBasis: {
       const int nb = a.params.bases;
-      if (a.dalpha)
-        for (int64_t r = 0; r < R; ++r)
-          for (int b = 0; b < nb; ++b) a.dalpha[b * R + r] = static_cast<float>(t[r * nb + b]);
+      for (int64_t r = 0; r < R; ++r)
+        for (int b = 0; b < nb; ++b)
+          a.dalpha[b * R + r] = static_cast<float>(t[r * m + 2 * b] - t[r * m + 2 * b + 1]);
       break;
     }
     default: break;
@@ -260,80 +243,9 @@ void run_kind(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
   if (Row<float>::kFin && rw.n() > 0) run_stage<Row>(a, rw, co, kStageFin);
 }
 
-// Rows of at most this many elements take the row-at-a-time MultiBasis path: x, g and
-// out of one row (3 x 256 KiB) stay in a per-core L2 between its passes.
-constexpr int64_t kFuseRowMax = 65536;
-
-// MultiBasis row at a time. The greedy scales need one pass per basis over the row
-// (alpha_b = mean|r_b| depends on alpha_b-1 through every element), so pass by pass over
-// the whole tensor reads it from memory bases + 1 (forward) or bases + 2 (backward)
-// times. Here one task runs all passes of its row back to back (statistics, the
-// elementwise stage, the dalpha sums), so only the first touches memory. Per-chunk
-// partials from 0.0 in element order, added in chunk order, and the same elementwise
-// pieces: bit-identical to the pass-by-pass path, for any thread count.
-void multi_rows_fused(const ScaleArgs& a, const Rows& rw, std::vector<float>& co) {
-  const int64_t R = rw.R, K = rw.K;
-  const int nb = a.params.bases;
-  const double invK = K > 0 ? 1.0 / static_cast<double>(K) : 0.0;
-  const ScaleFn fn = table().fn[static_cast<int>(a.kind)];
-  for_items(R, rw.n(), [&](int64_t r) {
-    float* c = co.data() + r * kRowCo;
-    const int64_t base = r * K;
-    const float* x = a.x + base;
-    auto chunks = [&](const auto& piece) {
-      for (int64_t s = 0; s < K; s += kChunk) piece(s, s + kChunk < K ? s + kChunk : K);
-    };
-    for (int b = 0; b < nb; ++b) {
-      if (a.alpha_in) {
-        c[b] = a.alpha_in[b * R + r];
-        continue;
-      }
-      double tot = 0.0;
-      chunks([&](int64_t s, int64_t e) {
-        double acc = 0.0;
-        for (int64_t i = s; i < e; ++i) {
-          float res = x[i];
-          for (int j = 0; j < b; ++j) res = res - c[j] * est_sign(res, a.params.zero);
-          acc += std::fabs(static_cast<double>(res));
-        }
-        tot += acc;
-      });
-      c[b] = static_cast<float>(tot * invK);
-    }
-    const int stage = a.backward ? kStageGrad : kStageFwd;
-    chunks([&](int64_t s, int64_t e) {
-      fn(a.params, stage, c, x + s, a.g ? a.g + base + s : nullptr, a.out + base + s, static_cast<size_t>(e - s));
-    });
-    if (!a.backward || !a.dalpha) return;
-    double tot[kMaxBases] = {0.0, 0.0, 0.0, 0.0};
-    const MultiRow<float> f(a.params, c);
-    chunks([&](int64_t s, int64_t e) {
-      double acc[kMaxBases] = {0.0, 0.0, 0.0, 0.0};
-      double t[kMaxBases] = {0.0, 0.0, 0.0, 0.0};
-      for (int64_t i = s; i < e; ++i) {
-        f.terms(x[i], a.g[base + i], a.out[base + i], t);
-        for (int j = 0; j < kMaxBases; ++j) acc[j] += t[j];
-      }
-      for (int j = 0; j < nb; ++j) tot[j] += acc[j];
-    });
-    for (int j = 0; j < nb; ++j) a.dalpha[j * R + r] = static_cast<float>(tot[j]);
-  });
-}
-
-}  // namespace
-
-void scale_rows(const ScaleArgs& a) {
-  const int kind = static_cast<int>(a.kind);
-  if (kind < 0 || kind >= kScaleCount || a.rows < 0 || a.cols < 0) return;
-  Rows rw{a.rows, a.cols, a.cols > 0 ? (a.cols + kChunk - 1) / kChunk : 0};
-  std::vector<float> co(static_cast<size_t>(a.rows * kRowCo), 0.0f);
-  // Row at a time when there are rows enough to share out and each fits in L2.
-  const bool fused = a.kind == ScaleKind::MultiBasis && a.rows > 1 && a.cols <= kFuseRowMax;
-  if (fused)
-    multi_rows_fused(a, rw, co);
-  else
-    statistics(a, rw, co);
-  switch (fused ? ScaleKind::Count : a.kind) {
+void run_rows(const ScaleArgs& a, const Rows& rw, float* co) {
+  statistics(a, rw, co);
+  switch (a.kind) {
     case ScaleKind::MeanAbsSign: run_kind<MasRow>(a, rw, co); break;
     case ScaleKind::Ternary: run_kind<TernaryRow>(a, rw, co); break;
     case ScaleKind::Libra:
@@ -343,6 +255,52 @@ void scale_rows(const ScaleArgs& a) {
     case ScaleKind::RecuAct: run_kind<RecuActRow>(a, rw, co); break;
     default: break;
   }
+}
+
+// Rows of at most this many elements run row at a time: x, g and out of one row
+// (3 x 256 KiB) stay in a per-core L2 between its passes.
+constexpr int64_t kFuseRowMax = 65536;
+
+// Row at a time: each task runs every pass of its row back to back (statistics, the
+// elementwise stage, the gradient sums, the final stage; MultiBasis' greedy scales one
+// pass per basis), so only the first pass reads memory; pass by pass over the whole
+// tensor would read it 2 to bases + 2 times. Each row is a one-row problem on the same
+// chunks with the same per-chunk sums added in chunk order: bit-identical to the
+// pass-by-pass path, for any thread count. (ReCU's clamp bound spans all rows: not here.)
+void rows_fused(const ScaleArgs& a, const Rows& rw, float* co) {
+  const int64_t R = rw.R, K = rw.K;
+  const int nalpha = a.kind == ScaleKind::MultiBasis ? a.params.bases : 1;
+  for_items(R, rw.n(), [&](int64_t r) {
+    ScaleArgs v = a;
+    v.rows = 1;
+    v.x = a.x + r * K;
+    v.g = a.g ? a.g + r * K : nullptr;
+    v.out = a.out + r * K;
+    v.alpha_out = nullptr;
+    float ain[kMaxBases], da[kMaxBases];
+    if (a.alpha_in) {
+      for (int b = 0; b < nalpha; ++b) ain[b] = a.alpha_in[b * R + r];
+      v.alpha_in = ain;
+    }
+    v.dalpha = a.dalpha ? da : nullptr;
+    run_rows(v, Rows{1, K, rw.nch, true}, co + r * kRowCo);
+    if (a.backward && a.dalpha)
+      for (int b = 0; b < nalpha; ++b) a.dalpha[b * R + r] = da[b];
+  });
+}
+
+}  // namespace
+
+void scale_rows(const ScaleArgs& a) {
+  const int kind = static_cast<int>(a.kind);
+  if (kind < 0 || kind >= kScaleCount || a.rows < 0 || a.cols < 0) return;
+  Rows rw{a.rows, a.cols, a.cols > 0 ? (a.cols + kChunk - 1) / kChunk : 0, false};
+  std::vector<float> co(static_cast<size_t>(a.rows * kRowCo), 0.0f);
+  // Row at a time when there are rows enough to share out and each fits in L2.
+  if (a.kind != ScaleKind::Recu && a.rows > 1 && a.cols <= kFuseRowMax)
+    rows_fused(a, rw, co.data());
+  else
+    run_rows(a, rw, co.data());
   if (a.alpha_out) {
     const int64_t R = a.rows;
     switch (a.kind) {

@@ -8,6 +8,8 @@
 //   grad(x, g)    the local gradient h (before any row-sum term)
 //   fin(x, h)     the final dL/dx from h and the reduced row sums (kFin = true only)
 //   terms(x, g, h, t) (float only) the per-element values whose row sums the backward needs
+//   pairs(x, g, h, a, b) the same terms as products a_j b_j of two floats (exact in
+//                 double), which the CPU sums in fixed double lanes (scale_engine.h)
 // Conventions as estimators.h: sign(0) = +1 (or 0 with zeroMode 'zero'), NaN propagates.
 #pragma once
 #include "../common/hd.h"
@@ -41,6 +43,12 @@ struct MasRow {
     t[0] = static_cast<double>(g) * static_cast<double>(est_sign(x, static_cast<float>(zero)));
     return 1;
   }
+  static constexpr int kPairs = 1;
+  BG_HD BG_INLINE int pairs(V x, V g, V, V* a, V* b) const {
+    a[0] = g;
+    b[0] = est_sign(x, zero);
+    return 1;
+  }
 };
 
 // TBT statistics-based weights: ternary alpha round(clip(x / alpha, -1, 1)) with
@@ -63,6 +71,8 @@ struct TernaryRow {
   BG_HD BG_INLINE V grad(V x, V g) const { return est_keep_nan(x, g); }
   BG_HD BG_INLINE V fin(V, V h) const { return h; }
   BG_HD BG_INLINE int terms(float, float, float, double*) const { return 0; }
+  static constexpr int kPairs = 0;
+  BG_HD BG_INLINE int pairs(V, V, V, V*, V*) const { return 0; }
 };
 
 // Standardized weights w = (x - mu) k with k = c / sigma (sigma = sqrt(unbiased var + eps)):
@@ -98,6 +108,13 @@ struct StdRow {
     t[1] = static_cast<double>(h) * static_cast<double>(w_of(x));
     return 2;
   }
+  static constexpr int kPairs = 2;
+  BG_HD BG_INLINE int pairs(V x, V, V h, V* a, V* b) const {
+    a[0] = a[1] = h;
+    b[0] = V(1.0f);
+    b[1] = w_of(x);
+    return 2;
+  }
 };
 
 // BiViT weights: z = x - mu (row mean), out = alpha sign(z); h = g alpha 1{|z| <= clip}
@@ -120,6 +137,14 @@ struct BivitRow {
   BG_HD BG_INLINE int terms(float x, float g, float h, double* t) const {
     t[0] = static_cast<double>(h);
     t[1] = static_cast<double>(g) * static_cast<double>(est_sign(x - static_cast<float>(mu), static_cast<float>(zero)));
+    return 2;
+  }
+  static constexpr int kPairs = 2;
+  BG_HD BG_INLINE int pairs(V x, V g, V h, V* a, V* b) const {
+    a[0] = h;
+    b[0] = V(1.0f);
+    a[1] = g;
+    b[1] = est_sign(x - mu, zero);
     return 2;
   }
 };
@@ -183,6 +208,22 @@ struct MultiRow {
     }
     return nb;
   }
+  // g b_i (1 - D_i+1) as g b_i - g b_i D_i+1: g b_i is exact (b_i is +-1 or 0), so both
+  // are products of two floats; the driver subtracts the two sums.
+  static constexpr int kPairs = 2 * kMaxBases;
+  BG_HD BG_INLINE int pairs(V x, V g, V, V* pa, V* pb) const {
+    V b[kMaxBases], d[kMaxBases];
+    chain(x, b, d);
+    for (int i = 0; i < kMaxBases; ++i) {
+      if (i >= nb) break;
+      const V gb = g * b[i];
+      pa[2 * i] = pa[2 * i + 1] = gb;
+      pb[2 * i] = V(1.0f);
+      const int in = i + 1 < kMaxBases ? i + 1 : i;  // (keeps the index in bounds)
+      pb[2 * i + 1] = i + 1 < nb ? d[in] : V(0.0f);
+    }
+    return 2 * nb;
+  }
 };
 
 // ReCU activations (BiBench ReCuActivationQuantization; BiPer's are the same): per sample
@@ -207,6 +248,12 @@ struct RecuActRow {
   BG_HD BG_INLINE V fin(V x, V h) const { return k * h - (x - m) * c; }
   BG_HD BG_INLINE int terms(float x, float, float h, double* t) const {
     t[0] = static_cast<double>(h) * static_cast<double>(x);
+    return 1;
+  }
+  static constexpr int kPairs = 1;
+  BG_HD BG_INLINE int pairs(V x, V, V h, V* a, V* b) const {
+    a[0] = h;
+    b[0] = x;
     return 1;
   }
 };
