@@ -311,7 +311,8 @@ export interface DeviceMemory {
   /**
    * Bytes kept for reuse by freed tensors ({@link emptyCache} returns them): the CUDA
    * pool's, or on the CPU the host block cache's (freed blocks of 64 KiB or more, up to
-   * `BITGRAD_HOST_CACHE_MB`, default 64; 0 turns it off).
+   * `BITGRAD_HOST_CACHE_MB` MiB; default an eighth of the usable memory, at most 1 GiB;
+   * 0 turns it off).
    */
   pooledBytes: number;
 }

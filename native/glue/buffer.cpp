@@ -1,6 +1,7 @@
 #include "buffer.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -53,9 +54,24 @@ size_t cpu_available_bytes() {
 // re-faulted) pages, so a loop that allocates the same 1 MiB output each step spends
 // more time in the kernel zeroing pages than some kernels take to run. Freed CPU blocks
 // of at least kHostCacheMin bytes are kept, keyed by size rounded to 4 KiB, up to a byte
-// limit (BITGRAD_HOST_CACHE_MB, default 64; 0 turns the cache off); emptyCache()
-// returns them. Reused memory is uninitialized, as aligned_alloc's would be.
+// limit (BITGRAD_HOST_CACHE_MB; default an eighth of the memory the process may use, the
+// smaller of physical memory and a cgroup v2 limit, at most 1 GiB; 0 turns the cache
+// off); emptyCache() returns them. Reused memory is uninitialized, as aligned_alloc's
+// would be. Measured: a 64 MiB scaling op's forward + backward took 83 ms with fresh
+// pages and 17 ms with reused ones.
 constexpr size_t kHostCacheMin = size_t{64} << 10;
+
+size_t usable_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long size = sysconf(_SC_PAGESIZE);
+  size_t mem = pages > 0 && size > 0 ? static_cast<size_t>(pages) * static_cast<size_t>(size) : 0;
+  if (FILE* f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
+    unsigned long long v = 0;
+    if (std::fscanf(f, "%llu", &v) == 1 && v > 0 && (mem == 0 || v < mem)) mem = static_cast<size_t>(v);
+    std::fclose(f);
+  }
+  return mem;
+}
 
 size_t host_cache_limit() {
   static const size_t limit = [] {
@@ -65,7 +81,9 @@ size_t host_cache_limit() {
       const long long v = std::strtoll(e, &end, 10);
       if (end != e && *end == '\0' && v >= 0) return static_cast<size_t>(v < (1LL << 20) ? v : (1LL << 20)) << 20;
     }
-    return size_t{64} << 20;
+    const size_t eighth = usable_memory_bytes() / 8;
+    const size_t cap = size_t{1} << 30;
+    return eighth < cap ? eighth : cap;
   }();
   return limit;
 }
