@@ -7,6 +7,7 @@
 
 #include "../../cuda/backend.h"
 #include "../cpu/xnor.h"
+#include "conv_geometry.h"
 #include "op_runner.h"
 #include "ops.h"
 
@@ -17,51 +18,16 @@ namespace {
 
 // Below this many word-MACs (pixels * cout * words) async CPU calls run inline.
 constexpr double kInlineWork = 1 << 18;
-constexpr int64_t kMax = INT64_C(1) << 53;
-
-int64_t mul(Napi::Env env, int64_t a, int64_t b) {
-  if (a != 0 && b > kMax / a) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", "xnorConv: sizes are too large");
-  return a * b;
-}
+int64_t mul(Napi::Env env, int64_t a, int64_t b) { return checked_mul(env, "xnorConv", a, b); }
 
 Operand buffer_operand(Napi::Env env, Napi::Value v, const char* name, size_t min_bytes, bool read_only = false) {
-  if (NativeBuffer::From(v) == nullptr)
-    throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string(name) + " must be a native buffer");
-  return resolve_operand(env, v, name, min_bytes, false, read_only);
+  return bit_operand(env, "xnorConv", v, name, min_bytes, read_only);
 }
 
 XnorConvArgs decode(Napi::Env env, Napi::Object s, Operands& ops, double* work) {
   XnorConvArgs a;
-  const int64_t big = INT64_C(1) << 31;
-  a.n = spec_int(env, s, "n", 0, big);
-  a.h = spec_int(env, s, "h", 0, big);
-  a.wd = spec_int(env, s, "w", 0, big);
-  a.c = spec_int(env, s, "c", 0, big);
-  a.xwords = spec_int(env, s, "xwords", 0, big);
-  a.cout = spec_int(env, s, "cout", 0, big);
-  a.kh = spec_int(env, s, "kh", 1, big);
-  a.kw = spec_int(env, s, "kw", 1, big);
-  a.cg = spec_int(env, s, "cg", 0, big);
-  a.gwords = spec_int(env, s, "gwords", 0, big);
-  a.groups = spec_int(env, s, "groups", 1, big);
-  a.sh = spec_int(env, s, "sh", 1, big);
-  a.sw = spec_int(env, s, "sw", 1, big);
-  a.ph = spec_int(env, s, "ph", 0, big);
-  a.pw = spec_int(env, s, "pw", 0, big);
-  a.dh = spec_int(env, s, "dh", 1, big);
-  a.dw = spec_int(env, s, "dw", 1, big);
-  a.ho = spec_int(env, s, "ho", 0, big);
-  a.wo = spec_int(env, s, "wo", 0, big);
-  a.pad_mode = static_cast<int>(spec_int(env, s, "padMode", 0, 1));
+  decode_conv_geometry(env, s, "xnorConv", &a);
   a.out_type = static_cast<int>(spec_int(env, s, "outType", 0, 2));
-  auto bad = [&](const char* m) { throw_validation(env, "BITGRAD_INVALID_ARGUMENT", std::string("xnorConv: ") + m); };
-  if (a.xwords < (a.c + 63) / 64) bad("xwords < ceil(c / 64)");
-  if (a.cg * a.groups != a.c) bad("cg * groups != c");
-  if (a.gwords != (a.cg + 63) / 64) bad("gwords != ceil(cg / 64)");
-  if (a.cout % a.groups != 0) bad("groups must divide cout");
-  const int64_t eh = a.h + 2 * a.ph - a.dh * (a.kh - 1) - 1;
-  const int64_t ew = a.wd + 2 * a.pw - a.dw * (a.kw - 1) - 1;
-  if ((eh < 0 ? 0 : eh / a.sh + 1) != a.ho || (ew < 0 ? 0 : ew / a.sw + 1) != a.wo) bad("ho / wo do not match");
   const int64_t pixels = mul(env, mul(env, a.n, a.ho), a.wo);
   const int64_t outs = mul(env, pixels, a.cout);
   const size_t xb = static_cast<size_t>(mul(env, mul(env, mul(env, mul(env, a.n, a.h), a.wd), a.xwords), 8));

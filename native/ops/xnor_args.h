@@ -26,14 +26,18 @@
 
 namespace bg {
 
-struct XnorConvArgs {
-  const uint64_t* x = nullptr;
-  const uint64_t* w = nullptr;
+// The geometry of a binary convolution (forward and backward share it).
+struct ConvGeometry {
   int64_t n = 0, h = 0, wd = 0, c = 0, xwords = 0;
   int64_t cout = 0, kh = 1, kw = 1, cg = 0, gwords = 0, groups = 1;
   int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
   int64_t ho = 0, wo = 0;
   int pad_mode = 1;  // 0 zero, 1 one
+};
+
+struct XnorConvArgs : ConvGeometry {
+  const uint64_t* x = nullptr;
+  const uint64_t* w = nullptr;
   int out_type = 0;  // 0 int32, 1 float, 2 bits
   int32_t* out_i32 = nullptr;
   float* out_f32 = nullptr;

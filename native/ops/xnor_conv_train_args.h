@@ -23,20 +23,18 @@
 #pragma once
 #include <cstdint>
 
+#include "xnor_args.h"
+
 namespace bg {
 
-struct XnorConvBwdArgs {
+struct XnorConvBwdArgs : ConvGeometry {
   const float* g = nullptr;      // [n][ho][wo][cout]
   const float* alpha = nullptr;  // [cout] or null (1); gx only
   const uint64_t* x = nullptr;   // needed for gw
   const uint64_t* w = nullptr;   // needed for gx
   float* gx = nullptr;           // [n][h][w][c] or null (not computed)
   float* gw = nullptr;           // [cout][kh][kw][cg] or null (not computed)
-  int64_t n = 0, h = 0, wd = 0, c = 0, xwords = 0;
-  int64_t cout = 0, kh = 1, kw = 1, cg = 0, gwords = 0, groups = 1;
-  int64_t sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
-  int64_t ho = 0, wo = 0;
-  int pad_mode = 0;  // 0 zero, 1 one
+  XnorConvBwdArgs() { pad_mode = 0; }
 };
 
 }  // namespace bg
