@@ -199,9 +199,16 @@ function peerPython(dflt = '/usr/bin/python3') {
  * Runs bench/peers/<script> with `args` and returns the last line of its stdout parsed as
  * JSON, or on failure { error: the last line of stderr (else the spawn error, else the exit
  * status), stderrTail: the last 300 characters of stderr (else the spawn error) }.
+ * With `--threads N` in args, the BLAS and OpenMP pools get N threads too: Debian's
+ * torch calls OpenBLAS (pthread build), which sizes its own pool from the cores and
+ * ignores torch.set_num_threads, so a "1-thread" torch.mm ran on 2 cores before.
  */
 function runPeer(script, args = [], { python = peerPython(), timeout } = {}) {
-  const r = spawnSync(python, [path.join(__dirname, 'peers', script), ...args], { encoding: 'utf8', timeout });
+  const env = { ...process.env };
+  const ti = args.indexOf('--threads');
+  if (ti >= 0 && args[ti + 1] !== undefined)
+    for (const k of ['OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS']) env[k] = String(args[ti + 1]);
+  const r = spawnSync(python, [path.join(__dirname, 'peers', script), ...args], { encoding: 'utf8', timeout, env });
   if (r.status !== 0) {
     const error = (r.stderr || (r.error && r.error.message) || `exit ${r.status}`).toString().trim().split('\n').pop();
     return { error, stderrTail: (r.stderr || String(r.error)).slice(-300) };

@@ -1,7 +1,7 @@
 // CUDA backward products of the binary convolution (native/ops/xnor_conv_train_args.h):
 // one thread per output element, walking j in the documented order with explicitly
 // rounded float operations (__fmul_rn / __fadd_rn, no contraction), so the bits match
-// the CPU's: acc over set bits, s over all coefficients, 2 * acc - s. Coefficients that
+// the CPU's: acc plus each coefficient with the sign of its bit, in order. Coefficients that
 // are 0 on the CPU (taps that reach no output pixel) are skipped: adding +0 to a sum
 // that starts at +0 changes nothing. Straightforward (no tiling): parity first.
 #include <cuda_runtime.h>
@@ -31,7 +31,7 @@ __global__ void grad_input(XnorConvBwdArgs a) {
     const int64_t ni = r / (a.wd * a.h);
     const int64_t wq = ci >> 6;
     const int bit = static_cast<int>(ci & 63);
-    float acc = 0.0f, s = 0.0f;
+    float acc = 0.0f;
     for (int64_t ky = 0; ky < a.kh; ++ky) {
       const int64_t ny = iy + a.ph - ky * a.dh;
       if (ny < 0 || ny % a.sh != 0 || ny / a.sh >= a.ho) continue;
@@ -43,12 +43,11 @@ __global__ void grad_input(XnorConvBwdArgs a) {
           const int64_t cg_out = g * coutg + co;
           const float gv = __ldg(a.g + p * a.cout + cg_out);
           const float c = a.alpha ? __fmul_rn(gv, __ldg(a.alpha + cg_out)) : gv;
-          s = __fadd_rn(s, c);
-          if ((__ldg(a.w + (cg_out * taps + ky * a.kw + kx) * a.gwords + wq) >> bit) & 1ull) acc = __fadd_rn(acc, c);
+          acc = __fadd_rn(acc, ((__ldg(a.w + (cg_out * taps + ky * a.kw + kx) * a.gwords + wq) >> bit) & 1ull) ? c : -c);
         }
       }
     }
-    a.gx[i] = __fsub_rn(__fadd_rn(acc, acc), s);
+    a.gx[i] = acc;
   }
 }
 
@@ -67,7 +66,7 @@ __global__ void grad_weight(XnorConvBwdArgs a) {
     const int64_t ch = (co / coutg) * a.cg + ci;
     const int64_t wq = ch >> 6;
     const int bit = static_cast<int>(ch & 63);
-    float acc = 0.0f, s = 0.0f;
+    float acc = 0.0f;
     for (int64_t p = 0; p < P; ++p) {
       const int64_t ox = p % a.wo;
       const int64_t oy = (p / a.wo) % a.ho;
@@ -77,11 +76,10 @@ __global__ void grad_weight(XnorConvBwdArgs a) {
       const bool inside = iy >= 0 && iy < a.h && ix >= 0 && ix < a.wd;
       if (!inside && a.pad_mode == 0) continue;
       const float c = __ldg(a.g + p * a.cout + co);
-      s = __fadd_rn(s, c);
       const bool set = !inside || ((__ldg(a.x + ((ni * a.h + iy) * a.wd + ix) * a.xwords + wq) >> bit) & 1ull);
-      if (set) acc = __fadd_rn(acc, c);
+      acc = __fadd_rn(acc, set ? c : -c);
     }
-    a.gw[i] = __fsub_rn(__fadd_rn(acc, acc), s);
+    a.gw[i] = acc;
   }
 }
 

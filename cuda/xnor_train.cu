@@ -1,7 +1,7 @@
 // CUDA backward products of the binary dense layer (native/ops/xnor_train_args.h): one
 // thread per output element, reading the bit of B and the coefficient for every j in
 // order. Explicitly rounded float operations (__fmul_rn / __fadd_rn, no contraction)
-// repeat the CPU's exactly: acc over set bits, s over all coefficients, 2 * acc - s.
+// repeat the CPU's exactly: acc plus each coefficient with the sign of its bit, in order.
 // Straightforward (no tiling): correctness and parity first.
 #include <cuda_runtime.h>
 
@@ -26,17 +26,16 @@ __global__ void signed_gemm(XnorLinearBwdArgs a, int mode, const uint64_t* __res
     const int64_t q = i - r * a.k;
     const int64_t wq = q >> 6;
     const int bit = static_cast<int>(q & 63);
-    float acc = 0.0f, s = 0.0f;
+    float acc = 0.0f;
     for (int64_t j = 0; j < J; ++j) {
       float c;
       if (mode == 0)
         c = a.alpha ? __fmul_rn(__ldg(a.g + r * a.n + j), __ldg(a.alpha + j)) : __ldg(a.g + r * a.n + j);
       else
         c = __ldg(a.g + j * a.n + r);
-      s = __fadd_rn(s, c);
-      if ((__ldg(bits + j * a.words + wq) >> bit) & 1ull) acc = __fadd_rn(acc, c);
+      acc = __fadd_rn(acc, ((__ldg(bits + j * a.words + wq) >> bit) & 1ull) ? c : -c);
     }
-    out[i] = __fsub_rn(__fadd_rn(acc, acc), s);
+    out[i] = acc;
   }
 }
 

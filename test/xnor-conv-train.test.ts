@@ -37,7 +37,7 @@ function setup(seed: number, g: ConvGeom) {
 
 /**
  * float64 references, the bound Σ|terms| per element, and the documented float32 replay
- * (2·Σ set-bit coefficients − Σ coefficients, in j order).
+ * (Σ ±coefficient by the sign of its bit, one rounding per step, in j order).
  */
 function refs(g: ConvGeom, xs: Int8Array, ws: Int8Array, gf: Float32Array, alpha: Float32Array | null) {
   const [ho, wo] = outDims(g);
@@ -53,7 +53,7 @@ function refs(g: ConvGeom, xs: Int8Array, ws: Int8Array, gf: Float32Array, alpha
       for (let ix = 0; ix < g.w; ix++)
         for (let ch = 0; ch < g.c; ch++) {
           const grp = Math.floor(ch / cg), ci = ch % cg;
-          let acc = 0, s = 0, r = 0, ra = 0;
+          let acc = 0, r = 0, ra = 0;
           for (let ky = 0; ky < g.kh; ky++) {
             const ny = iy + g.padding[0] - ky * g.dilation[0];
             if (ny < 0 || ny % g.stride[0] !== 0 || ny / g.stride[0] >= ho) continue;
@@ -68,15 +68,14 @@ function refs(g: ConvGeom, xs: Int8Array, ws: Int8Array, gf: Float32Array, alpha
                 const wv = ws[((co * g.kh + ky) * g.kw + kx) * cg + ci];
                 r += gv * (alpha ? alpha[co] : 1) * wv;
                 ra += Math.abs(c);
-                s = f32(s + c);
-                if (wv > 0) acc = f32(acc + c);
+                acc = f32(acc + (wv > 0 ? c : -c));
               }
             }
           }
           const i = ((b * g.h + iy) * g.w + ix) * g.c + ch;
           gx[i] = r;
           gxa[i] = ra;
-          gx32[i] = f32(f32(acc + acc) - s);
+          gx32[i] = acc;
         }
   // gw: j = output pixel.
   for (let co = 0; co < g.cout; co++)
@@ -84,7 +83,7 @@ function refs(g: ConvGeom, xs: Int8Array, ws: Int8Array, gf: Float32Array, alpha
       for (let kx = 0; kx < g.kw; kx++)
         for (let ci = 0; ci < cg; ci++) {
           const ch = Math.floor(co / coutg) * cg + ci;
-          let acc = 0, s = 0, r = 0, ra = 0;
+          let acc = 0, r = 0, ra = 0;
           for (let b = 0; b < g.n; b++)
             for (let oy = 0; oy < ho; oy++)
               for (let ox = 0; ox < wo; ox++) {
@@ -96,13 +95,12 @@ function refs(g: ConvGeom, xs: Int8Array, ws: Int8Array, gf: Float32Array, alpha
                 const c = gf[((b * ho + oy) * wo + ox) * g.cout + co];
                 r += c * xv;
                 ra += Math.abs(c);
-                s = f32(s + c);
-                if (xv > 0) acc = f32(acc + c);
+                acc = f32(acc + (xv > 0 ? c : -c));
               }
           const i = ((co * g.kh + ky) * g.kw + kx) * cg + ci;
           gw[i] = r;
           gwa[i] = ra;
-          gw32[i] = f32(f32(acc + acc) - s);
+          gw32[i] = acc;
         }
   return { gx, gxa, gx32, gw, gwa, gw32 };
 }

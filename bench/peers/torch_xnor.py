@@ -4,6 +4,7 @@ channels_last) of the same logical shapes as the binary kernels, on the CPU.
 Usage: /usr/bin/python3 bench/peers/torch_xnor.py --threads 1
 Prints one JSON line: per shape the best time in seconds. Not a test."""
 import json
+import os
 import sys
 import time
 
@@ -47,6 +48,8 @@ if "--cuda" in sys.argv:
                       "sgemm": {f"{n}x{n}x{n}": min(ts)}}))
     sys.exit(0)
 out = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+       # OpenBLAS sizes its own pool; bench/common.js runPeer sets it to --threads.
+       "blasThreads": os.environ.get("OPENBLAS_NUM_THREADS", "unset (all cores)"),
        "blas": "see torch.__config__.show()", "gemm": {}, "conv": {}, "conv_cl": {}}
 a = torch.randn(1024, 4096)
 b = torch.randn(4096, 1024)

@@ -244,9 +244,9 @@ function runSync(p: PreparedConvBwd): Tensor<'float32'> {
  * conventions as `xnor.conv2d`; padded taps are constants, so `padMode` does not change
  * this gradient. `opts.inputSize` picks `H, W` when a stride > 1 makes it ambiguous.
  *
- * Implicit GEMM over the packed weights (CPU: AVX-512 masked adds driven by the bits,
- * AVX2 blends, scalar; CUDA: one thread per element). Every element is
- * `2·(sum of the coefficients whose bit is +1) − (sum of all coefficients)` over
+ * Implicit GEMM over the packed weights (CPU: AVX-512 / AVX2 FMAs with ±1 picked by the
+ * bits, scalar; CUDA: one thread per element). Every element is the sum of the
+ * coefficients, each with the sign of its bit (+c for +1, −c for −1), over
  * `j = tap·(Cout / groups) + co` (tap-major) in increasing order, float32 throughout, so results are
  * deterministic and bit-identical across SIMD paths, thread counts and CUDA
  * (native/ops/xnor_conv_train_args.h).

@@ -468,10 +468,10 @@ function prepareBackward(gradOut: unknown, xv: unknown, wv: unknown, alpha: unkn
  *   scaled weights `alpha ⊙ W_b` (multiply row j by `alpha[j]` for the gradient with
  *   respect to `W_b`; the gradient of a learned alpha is `Σ_k gradWeight[j][k]·W_b[j][k]`).
  *
- * Both are float × ±1 GEMMs that read the packed bits (CPU: AVX-512 masked adds driven
- * by 16-bit masks of the words, AVX2 blends, scalar; CUDA: one thread per element).
- * Each element is `2·(sum of the coefficients whose bit is +1) − (sum of all
- * coefficients)` with both sums in float32 in increasing index order, so results are
+ * Both are float × ±1 GEMMs that read the packed bits (CPU: AVX-512 / AVX2 FMAs with ±1
+ * picked by the bits, one rounding per step like an add; scalar; CUDA: one thread per
+ * element). Each element is the sum of the coefficients, each with the sign of its bit
+ * (+c for +1, −c for −1), in float32 in increasing index order, so results are
  * deterministic and bit-identical across SIMD paths, thread counts and CUDA. Non-finite
  * gradients give non-finite results.
  *

@@ -93,40 +93,50 @@ void tile(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, int npi
 // Float x ±1 tile (xnor_kernels.h): 16 columns per pass (6 rows x 2 ymm accumulators),
 // four passes per 64-bit word. vpsllvd moves bit k of the broadcast 16 bits into the
 // sign bit of lane k and vblendvps picks the coefficient or +0 from it.
-void sgemm(const float* cp, const uint64_t* b, int64_t bstride, int64_t nj, int nr, int kv, const float* s, float* out,
-           int64_t ostride) {
+void sgemm(const float* cp, const uint64_t* b, int64_t bstride, int64_t nj, int nr, int kv, float* out,
+           int64_t ostride, bool accumulate) {
   const __m256i cnt0 = _mm256_setr_epi32(31, 30, 29, 28, 27, 26, 25, 24);
   const __m256i cnt1 = _mm256_setr_epi32(23, 22, 21, 20, 19, 18, 17, 16);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 zero = _mm256_setzero_ps();
   for (int q = 0; q * 16 < kv; ++q) {
+    const int n = kv - q * 16 < 16 ? kv - q * 16 : 16;
     __m256 a[6][2];
 #pragma GCC unroll 6
     for (int r = 0; r < 6; ++r) a[r][0] = a[r][1] = zero;
+    if (accumulate)
+      for (int r = 0; r < nr; ++r) {
+        float tmp[16] = {};
+        const float* o = out + r * ostride + q * 16;
+        for (int k = 0; k < n; ++k) tmp[k] = o[k];
+        a[r][0] = _mm256_loadu_ps(tmp);
+        a[r][1] = _mm256_loadu_ps(tmp + 8);
+      }
     for (int64_t j = 0; j < nj; ++j) {
+      // Bit k of the word moved to lane k's sign bit, then +1 / -1 per lane.
       const __m256i wb = _mm256_set1_epi32(static_cast<int>((b[j * bstride] >> (16 * q)) & 0xffff));
       const __m256 m0 = _mm256_castsi256_ps(_mm256_sllv_epi32(wb, cnt0));
       const __m256 m1 = _mm256_castsi256_ps(_mm256_sllv_epi32(wb, cnt1));
+      const __m256 s0 = _mm256_or_ps(one, _mm256_andnot_ps(m0, sign));
+      const __m256 s1 = _mm256_or_ps(one, _mm256_andnot_ps(m1, sign));
       const float* c = cp + j * 6;
 #pragma GCC unroll 6
       for (int r = 0; r < 6; ++r) {
         const __m256 cr = _mm256_broadcast_ss(c + r);
-        a[r][0] = _mm256_add_ps(a[r][0], _mm256_blendv_ps(zero, cr, m0));
-        a[r][1] = _mm256_add_ps(a[r][1], _mm256_blendv_ps(zero, cr, m1));
+        a[r][0] = _mm256_fmadd_ps(cr, s0, a[r][0]);
+        a[r][1] = _mm256_fmadd_ps(cr, s1, a[r][1]);
       }
     }
-    const int n = kv - q * 16 < 16 ? kv - q * 16 : 16;
     for (int r = 0; r < nr; ++r) {
-      const __m256 sr = _mm256_set1_ps(s[r]);
       float* o = out + r * ostride + q * 16;
-      const __m256 v0 = _mm256_sub_ps(_mm256_add_ps(a[r][0], a[r][0]), sr);
-      const __m256 v1 = _mm256_sub_ps(_mm256_add_ps(a[r][1], a[r][1]), sr);
       if (n == 16) {
-        _mm256_storeu_ps(o, v0);
-        _mm256_storeu_ps(o + 8, v1);
+        _mm256_storeu_ps(o, a[r][0]);
+        _mm256_storeu_ps(o + 8, a[r][1]);
       } else {
         float tmp[16];
-        _mm256_storeu_ps(tmp, v0);
-        _mm256_storeu_ps(tmp + 8, v1);
+        _mm256_storeu_ps(tmp, a[r][0]);
+        _mm256_storeu_ps(tmp + 8, a[r][1]);
         for (int k = 0; k < n; ++k) o[k] = tmp[k];
       }
     }

@@ -99,42 +99,46 @@ void tile(const uint64_t* panel, const uint64_t* w6, int64_t kw, int nc, int npi
 }
 
 // Float x ±1 tile (xnor_kernels.h): 6 rows x 64 columns = 24 zmm accumulators; for each
-// j the four 16-bit masks of b's word drive one masked add per accumulator
-// (vaddps {k}), the coefficients broadcast from the [nj][6] panel. Rows past nr have
-// zero coefficients and are not stored.
-BG_VPOPCNT void sgemm(const float* cp, const uint64_t* b, int64_t bstride, int64_t nj, int nr, int kv, const float* s,
-                      float* out, int64_t ostride) {
+// j the four 16-bit masks of b's word pick +1 / -1 per lane (one blend each, shared by
+// the 6 rows), then one FMA per accumulator with the coefficient broadcast from the
+// [nj][6] panel: acc + c * (±1) = acc ± c exactly, as the scalar path adds. Rows past
+// nr have zero coefficients and are not stored.
+BG_VPOPCNT void sgemm(const float* cp, const uint64_t* b, int64_t bstride, int64_t nj, int nr, int kv, float* out,
+                      int64_t ostride, bool accumulate) {
+  const __m512 pos = _mm512_set1_ps(1.0f);
+  const __m512 neg = _mm512_set1_ps(-1.0f);
+  const uint64_t kmask = kv >= 64 ? ~uint64_t{0} : (uint64_t{1} << kv) - 1;
   __m512 a[6][4];
 #pragma GCC unroll 6
   for (int r = 0; r < 6; ++r)
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q) a[r][q] = _mm512_setzero_ps();
+    for (int q = 0; q < 4; ++q)
+      a[r][q] = accumulate && r < nr ? _mm512_maskz_loadu_ps(static_cast<__mmask16>(kmask >> (16 * q)), out + r * ostride + 16 * q)
+                                     : _mm512_setzero_ps();
   for (int64_t j = 0; j < nj; ++j) {
     const uint64_t w = b[j * bstride];
-    const __mmask16 m0 = static_cast<__mmask16>(w);
-    const __mmask16 m1 = static_cast<__mmask16>(w >> 16);
-    const __mmask16 m2 = static_cast<__mmask16>(w >> 32);
-    const __mmask16 m3 = static_cast<__mmask16>(w >> 48);
+    const __m512 s0 = _mm512_mask_blend_ps(static_cast<__mmask16>(w), neg, pos);
+    const __m512 s1 = _mm512_mask_blend_ps(static_cast<__mmask16>(w >> 16), neg, pos);
+    const __m512 s2 = _mm512_mask_blend_ps(static_cast<__mmask16>(w >> 32), neg, pos);
+    const __m512 s3 = _mm512_mask_blend_ps(static_cast<__mmask16>(w >> 48), neg, pos);
     const float* c = cp + j * 6;
 #pragma GCC unroll 6
     for (int r = 0; r < 6; ++r) {
       const __m512 cr = _mm512_set1_ps(c[r]);
-      a[r][0] = _mm512_mask_add_ps(a[r][0], m0, a[r][0], cr);
-      a[r][1] = _mm512_mask_add_ps(a[r][1], m1, a[r][1], cr);
-      a[r][2] = _mm512_mask_add_ps(a[r][2], m2, a[r][2], cr);
-      a[r][3] = _mm512_mask_add_ps(a[r][3], m3, a[r][3], cr);
+      a[r][0] = _mm512_fmadd_ps(cr, s0, a[r][0]);
+      a[r][1] = _mm512_fmadd_ps(cr, s1, a[r][1]);
+      a[r][2] = _mm512_fmadd_ps(cr, s2, a[r][2]);
+      a[r][3] = _mm512_fmadd_ps(cr, s3, a[r][3]);
     }
   }
-  const uint64_t kmask = kv >= 64 ? ~uint64_t{0} : (uint64_t{1} << kv) - 1;
 #pragma GCC unroll 6
   for (int r = 0; r < 6; ++r) {
     if (r >= nr) break;
-    const __m512 sr = _mm512_set1_ps(s[r]);
     float* o = out + r * ostride;
 #pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) {
       const __mmask16 km = static_cast<__mmask16>(kmask >> (16 * q));
-      _mm512_mask_storeu_ps(o + 16 * q, km, _mm512_sub_ps(_mm512_add_ps(a[r][q], a[r][q]), sr));
+      _mm512_mask_storeu_ps(o + 16 * q, km, a[r][q]);
     }
   }
 }

@@ -71,18 +71,18 @@ __attribute__((target("popcnt"))) int64_t popcount_popcnt(const uint64_t* p, int
 
 // Float x ±1 tile (xnor_kernels.h): one row at a time, j outermost per row so every
 // output element sums its coefficients in j order.
-void sgemm(const float* cp, const uint64_t* b, int64_t bstride, int64_t nj, int nr, int kv, const float* s, float* out,
-           int64_t ostride) {
+void sgemm(const float* cp, const uint64_t* b, int64_t bstride, int64_t nj, int nr, int kv, float* out,
+           int64_t ostride, bool accumulate) {
   for (int r = 0; r < nr; ++r) {
     float acc[64];
-    for (int k = 0; k < 64; ++k) acc[k] = 0.0f;
+    for (int k = 0; k < 64; ++k) acc[k] = accumulate && k < kv ? out[r * ostride + k] : 0.0f;
     for (int64_t j = 0; j < nj; ++j) {
       const float c = cp[j * 6 + r];
       const uint64_t w = b[j * bstride];
-      for (int k = 0; k < 64; ++k) acc[k] += ((w >> k) & 1) ? c : 0.0f;
+      for (int k = 0; k < 64; ++k) acc[k] += ((w >> k) & 1) ? c : -c;
     }
     float* o = out + r * ostride;
-    for (int k = 0; k < kv; ++k) o[k] = (acc[k] + acc[k]) - s[r];
+    for (int k = 0; k < kv; ++k) o[k] = acc[k];
   }
 }
 

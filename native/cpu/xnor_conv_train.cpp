@@ -1,14 +1,15 @@
 // CPU backward products of the binary convolution as implicit GEMMs over the packed
 // layouts, on the float x ±1 tile of the dense layer's backward (xnor_kernels.h sgemm:
-// AVX-512 masked adds from 16-bit masks of the words, AVX2 blends, scalar), which
-// computes out = 2 * (sum of the coefficients whose bit is set) - (sum of all) over j
-// in order. Nothing is unpacked to floats:
+// AVX-512 / AVX2 FMAs with ±1 picked by the bits, scalar adds), which computes out = the
+// sum over j in order of each coefficient with the sign of its bit (+1 set, -1 clear).
+// Nothing is unpacked to floats:
 //
 // gradInput: rows = 6 consecutive input pixels, j = t * coutg + co over the group's
 //   taps and output channels, B = the weight bits repacked once per call to
 //   [group][tap][coutg][gwords] (uniform stride). The coefficient panel holds
 //   g[p][co] * alpha[co] where tap t of output pixel p lands on the row's input pixel,
-//   else 0 (adding +0 to a float32 sum that starts at +0 changes nothing).
+//   else 0 (adding ±0 to a float32 sum that starts at +0 changes nothing: it never
+//   becomes -0).
 // gradWeight: rows = 6 output channels of a group, j = output pixels, one GEMM per tap:
 //   B = that tap's input words gathered per output pixel (im2col of one tap, shifted to
 //   the group's channels); out-of-image taps are all-ones rows ('one') or are left out
@@ -56,7 +57,6 @@ void grad_input(const XnorConvBwdArgs& a, const XnorKernels& kern) {
     const int64_t r0 = rb * 6;
     const int nr = static_cast<int>(R - r0 < 6 ? R - r0 : 6);
     panel.resize(static_cast<size_t>((J > 0 ? J : 1) * 6));
-    float sums[6] = {0, 0, 0, 0, 0, 0};
     // Per row and tap: the gradient row of the output pixel the tap came from, or null.
     int64_t iy[6], ix[6], ni[6];
     for (int rr = 0; rr < 6; ++rr) {
@@ -83,21 +83,20 @@ void grad_input(const XnorConvBwdArgs& a, const XnorKernels& kern) {
         float* dst = panel.data() + t * coutg * 6;
         if (!any) {
           for (int64_t i = 0; i < coutg * 6; ++i) dst[i] = 0.0f;
-          continue;  // +0 terms: the sums do not change
+          continue;  // ±0 terms: the sums do not change (they never become -0)
         }
         for (int64_t co = 0; co < coutg; ++co) {
           float* d = dst + co * 6;
           for (int rr = 0; rr < 6; ++rr) {
             const float v = src[rr] ? (al ? src[rr][co] * al[co] : src[rr][co]) : 0.0f;
             d[rr] = v;
-            sums[rr] += v;  // j order per row; the six chains interleaved
           }
         }
       }
     const uint64_t* b = wr.data() + g * taps * coutg * gwords;
     for (int64_t wq = 0; wq < gwords; ++wq) {
       const int kv = static_cast<int>(a.cg - wq * 64 < 64 ? a.cg - wq * 64 : 64);
-      kern.sgemm(panel.data(), b + wq, gwords, J, nr, kv, sums, a.gx + r0 * a.c + g * a.cg + wq * 64, a.c);
+      kern.sgemm(panel.data(), b + wq, gwords, J, nr, kv, a.gx + r0 * a.c + g * a.cg + wq * 64, a.c, false);
     }
   };
   const bool parallel =
@@ -178,29 +177,22 @@ void grad_weight(const XnorConvBwdArgs& a, const XnorKernels& kern) {
     for (int64_t cb = cb0; cb < cb1; ++cb) {
       const int64_t c0 = cb * 6;
       const int nr = static_cast<int>(coutg - c0 < 6 ? coutg - c0 : 6);
-      float sums[6] = {0, 0, 0, 0, 0, 0};
       const float* gcol = a.g + g * coutg + c0;
-      // Panel and row sums (j order; the six chains interleaved) in one pass.
       for (int64_t j = 0; j < nj; ++j) {
         const float* src = gcol + pix[static_cast<size_t>(j)] * a.cout;
         float* dst = panel.data() + j * 6;
         if (nr == 6) {
-          for (int rr = 0; rr < 6; ++rr) {
-            dst[rr] = src[rr];
-            sums[rr] += src[rr];
-          }
+          for (int rr = 0; rr < 6; ++rr) dst[rr] = src[rr];
         } else {
           for (int rr = 0; rr < 6; ++rr) {
-            const float v = rr < nr ? src[rr] : 0.0f;
-            dst[rr] = v;
-            sums[rr] += v;
+            dst[rr] = rr < nr ? src[rr] : 0.0f;
           }
         }
       }
       float* out = a.gw + (g * coutg + c0) * stride_out + t * a.cg;
       for (int64_t wq = 0; wq < gw_words; ++wq) {
         const int kv = static_cast<int>(a.cg - wq * 64 < 64 ? a.cg - wq * 64 : 64);
-        kern.sgemm(panel.data(), bits.data() + wq, gw_words, nj, nr, kv, sums, out + wq * 64, stride_out);
+        kern.sgemm(panel.data(), bits.data() + wq, gw_words, nj, nr, kv, out + wq * 64, stride_out, false);
       }
     }
   };

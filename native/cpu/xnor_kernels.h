@@ -75,13 +75,15 @@ struct XnorKernels {
   // Sum of the popcounts of n words.
   int64_t (*popcount)(const uint64_t* p, int64_t n);
   // Float x ±1 GEMM tile of the training kernels (xnor_train.cpp), reading bits:
-  //   acc[r][k] = sum over j = 0, 1, ..., nj - 1 in that order of (bit k of b row j ? cp[j * 6 + r] : 0)
-  //   out[r * ostride + k] = 2 * acc[r][k] - s[r]
-  // for r < nr (1..6), k < kv (1..64). b points at one word of row 0, rows bstride words
-  // apart; cp is a [nj][6] panel of coefficients. Every path does exactly these float
-  // operations in this order, so results are bit-identical across paths.
-  void (*sgemm)(const float* cp, const uint64_t* b, int64_t bstride, int64_t nj, int nr, int kv, const float* s,
-                float* out, int64_t ostride);
+  //   out[r * ostride + k] = (acc ? out[r * ostride + k] : 0) + sum over j = 0, 1, ...,
+  //                          nj - 1 in that order of (bit k of b row j ? cp[j * 6 + r] : -cp[j * 6 + r])
+  // in float32, one rounding per step, for r < nr (1..6), k < kv (1..64); acc lets a
+  // caller cut j into chunks without changing the order or the bits. b points at one
+  // word of row 0, rows bstride words apart; cp is a [nj][6] panel of coefficients.
+  // acc + (±c) is what a fused multiply-add by ±1 computes (the product is exact), so
+  // the SIMD paths use FMAs and every path gives the same bits.
+  void (*sgemm)(const float* cp, const uint64_t* b, int64_t bstride, int64_t nj, int nr, int kv, float* out,
+                int64_t ostride, bool acc);
   // Pixel-major SIMD epilogue of one block, or null (xnor.cpp's C++ loop runs).
   void (*epilogue)(const XnorEpi& e);
   // Per-tap weight popcounts of zero padding in one call, transposed: for co < nco and

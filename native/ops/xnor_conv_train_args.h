@@ -17,8 +17,8 @@
 // output pixels p in increasing order of g[p][co] * X(p, t, ci), where X is X_b at
 // (ni, iy, ix, g * cg + ci) inside the image, and outside it +1 (pad_mode 1) or 0 (pad
 // mode 0: such p are left out of both sums below).
-// Both are evaluated as 2 * (sum of the coefficients whose bit is 1) - (sum of all
-// coefficients), each sum in float32 in increasing j order and 2 * a - s rounded once,
+// Both are evaluated as the sum, in float32 in increasing j order, of each coefficient
+// with the sign of its bit (+c where the bit is 1, -c where it is 0), one rounding per step,
 // so every CPU path, any thread count and CUDA give the same bits.
 #pragma once
 #include <cstdint>

@@ -6,9 +6,9 @@
 // rows of w (bits, [n][words]), k bits per row (bit 1 <=> +1, padding bits ignored):
 //   gx[i][q] = sum_j c[i][j] * W_b[j][q],  c[i][j] = float(g[i][j] * alpha[j])   (gradInput)
 //   gw[j][q] = sum_i g[i][j] * X_b[i][q]                                        (gradWeight)
-// Both are evaluated as 2 * (sum of the coefficients whose bit is 1) - (sum of all
-// coefficients), each sum in float32 in increasing index order and 2 * a - s rounded
-// once, so the CPU paths, any thread count and CUDA give the same bits.
+// Both are evaluated as the sum, in float32 in increasing index order, of each
+// coefficient with the sign of its bit (+c where the bit is 1, -c where it is 0), one
+// rounding per step, so the CPU paths, any thread count and CUDA give the same bits.
 #pragma once
 #include <cstdint>
 
