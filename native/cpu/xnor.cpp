@@ -106,6 +106,10 @@ struct Plan {
   int64_t P, G, coutg, taps, Kw, Ktot, PB, CB, cb_per_chunk, chunks, Kc;
   int64_t bw;            // channels per weight block: 6 (tile) or 32 (direct)
   bool direct;           // XnorKernels::direct runs the tasks
+  // [G * PB][Kw * 64] panels built once before the tasks when channels are split into
+  // several tasks per (group, pixel block), which would otherwise each build the same
+  // panel; null: every task builds its own.
+  const uint64_t* panels;
   uint64_t last_mask;
   const uint64_t* wp;    // [G][CB][Kw][bw]
   const int32_t* zpat;    // [patterns][cout] summed corrections (zero padding only)
@@ -365,9 +369,8 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
 
 // One task of the direct path: the panel, then the kernel finishes every output of the
 // task's pixels and channels from registers.
-void run_direct(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, uint64_t* panel) {
+void run_direct(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, const uint64_t* panel) {
   const XnorConvArgs& a = *pl.a;
-  build_panel(pl, g, pb, panel);
   const int64_t p0 = pb * 64;
   const int npix = static_cast<int>(pl.P - p0 < 64 ? pl.P - p0 : 64);
   const int64_t c0 = cb0 * 32;
@@ -411,14 +414,21 @@ void run_task(const Plan& pl, int64_t task) {
   const int64_t cb0 = ch * pl.cb_per_chunk;
   const int64_t cb1 = cb0 + pl.cb_per_chunk < pl.CB ? cb0 + pl.cb_per_chunk : pl.CB;
   if (cb0 >= cb1) return;
-  uint64_t* panel = panel_buf.get(static_cast<size_t>((pl.Kw > 0 ? pl.Kw : 1) * 64));
+  const int64_t Kw1 = pl.Kw > 0 ? pl.Kw : 1;
+  const uint64_t* panel = pl.panels;
+  if (panel) {
+    panel += (g * pl.PB + pb) * Kw1 * 64;
+  } else {
+    uint64_t* own = panel_buf.get(static_cast<size_t>(Kw1 * 64));
+    build_panel(pl, g, pb, own);
+    panel = own;
+  }
   if (pl.direct) {
     run_direct(pl, g, pb, cb0, cb1, panel);
     return;
   }
   pc_buf.resize(static_cast<size_t>((cb1 - cb0) * 6 * 64));
   uint32_t* pc = pc_buf.data();
-  build_panel(pl, g, pb, panel);
   const int npix = static_cast<int>(pl.P - pb * 64 < 64 ? pl.P - pb * 64 : 64);
   if (pl.Kw == 0) std::memset(pc, 0, pc_buf.size() * 4);
   for (int64_t k0 = 0; k0 < pl.Kw; k0 += pl.Kc) {
@@ -678,6 +688,24 @@ void xnor_conv(const XnorConvArgs& a) {
   pl.chunks = (pl.CB + pl.cb_per_chunk - 1) / pl.cb_per_chunk;
   if (pl.chunks < 1) pl.chunks = 1;
   const int64_t tasks = base * pl.chunks;
+  pl.panels = nullptr;
+  thread_local AlignedWords shared_panels;
+  struct Release {
+    AlignedWords& b;
+    ~Release() {
+      if (b.n > (size_t{1} << 20)) b.release();  // keep at most 8 MiB between calls
+    }
+  } release_large{shared_panels};
+  if (pl.chunks > 1) {
+    const int64_t Kw1 = pl.Kw > 0 ? pl.Kw : 1;
+    uint64_t* sp = shared_panels.get(static_cast<size_t>(base * Kw1 * 64));
+    auto build = [&](int64_t i) { build_panel(pl, i / pl.PB, i % pl.PB, sp + i * Kw1 * 64); };
+    if (parallel && base > 1)
+      parallel_for(static_cast<size_t>(base), [&](size_t i) { build(static_cast<int64_t>(i)); });
+    else
+      for (int64_t i = 0; i < base; ++i) build(i);
+    pl.panels = sp;
+  }
 
   // Bits output: when one task owns every channel of its pixels (one group, channels
   // not split), the SIMD epilogue writes whole packed words; otherwise words would be
