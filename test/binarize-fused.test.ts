@@ -46,6 +46,7 @@ const SHAPES: [string, number[], Layout, 'nhwc' | 'nchw'][] = [
   ['NCHW C=65', [2, 65, 9, 11], 'nhwc', 'nchw'],
   ['OIHW weights C=130', [5, 130, 3, 3], 'weights', 'nchw'],
   ['NCHW big', [2, 70, 40, 40], 'nhwc', 'nchw'],
+  ['NCHW long planes', [2, 20, 70, 70], 'nhwc', 'nchw'],
   ['rows K=100', [37, 100], 'rows', 'nhwc'],
   ['rows big', [300, 1000], 'rows', 'nhwc'],
 ];
@@ -169,10 +170,13 @@ describe('argument errors', () => {
 });
 
 describe('rsign / elastic parameter gradient fused into the main pass', () => {
-  // [shape, channelAxis]: NCHW and NHWC (fused per-(block, channel) partials), and a
-  // last-axis parameter with very many channels (the two-pass fallback).
+  // [shape, channelAxis]: NCHW (channel runs of >= 256: one alpha per kernel call, the
+  // sum in the kernel's registers), short runs and NHWC (fused per-(block, channel)
+  // partials from per-element scratch), and a last-axis parameter with very many
+  // channels (the two-pass fallback).
   const CASES: [string, number[], number][] = [
     ['NCHW', [3, 40, 70, 70], 1],
+    ['NCHW, short runs', [40, 6, 10, 10], 1],
     ['NHWC', [3, 70, 70, 40], 3],
     ['many channels', [3, 30000], 1],
     ['small', [2, 3, 5], 1],
@@ -208,11 +212,25 @@ describe('rsign / elastic parameter gradient fused into the main pass', () => {
         }
       }
     }
+    // Elastic with one alpha (binary: dalpha = s sum g sign(x)), the whole block a single run.
+    let ewant = 0;
+    for (let i = 0; i < n; i++) ewant += Math.fround(Math.fround(g[i] * 0.25) * (x[i] >= 0 ? 1 : -1));
+    let efirst: Float32Array | undefined;
+    for (const path of ['scalar', 'avx2', 'avx512'] as const) {
+      if (bitgrad.setSimd(path).simd !== path) continue;
+      for (const threads of [1, 2]) {
+        bitgrad.setNumThreads(threads);
+        const got = bitgrad.binarize.elastic.backwardSync(x, g, { shape, alpha: 0.5, gradScale: 0.25 }).alphaGrad as Float32Array;
+        if (!efirst) {
+          efirst = got;
+          expect(Math.abs(got[0] - ewant)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(ewant)));
+        } else if (!Object.is(got[0], efirst[0])) {
+          throw new Error(`elastic ${path} x${threads}: ${got[0]} != ${efirst[0]}`);
+        }
+      }
+    }
     bitgrad.setSimd('auto');
-    const e1 = bitgrad.binarize.elastic.backwardSync(x, g, { shape, alpha: 0.5 });
-    bitgrad.setNumThreads(1);
-    const e2 = bitgrad.binarize.elastic.backwardSync(x, g, { shape, alpha: 0.5 });
-    expect(Array.from(e1.alphaGrad as Float32Array)).toEqual(Array.from(e2.alphaGrad as Float32Array));
+    bitgrad.setNumThreads(require('os').cpus().length);
   });
 });
 

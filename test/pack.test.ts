@@ -246,6 +246,8 @@ describe('SIMD paths and threads agree bit for bit with scalar', () => {
     ['NCHW C=65', [2, 65, 9, 11], 'nhwc', 'nchw'],
     ['NCHW C=513 (OIHW weights)', [5, 513, 3, 3], 'weights', 'nchw'],
     ['NCHW big', [2, 130, 40, 40], 'nhwc', 'nchw'],
+    // Planes longer than the SIMD loops' pixel blocks (2048): full blocks and a partial one.
+    ['NCHW long planes', [2, 70, 70, 70], 'nhwc', 'nchw'],
     ['rows big', [600, 1000], 'rows', 'nhwc'],
   ];
   test.each(cases)('%s', (_name, shape, layout, inputLayout) => {

@@ -24,6 +24,22 @@ struct PAvx2 {
   static BG_INLINE F8 ldm(const float* p, __m256i m) { return F8::load_masked(p, m); }
   static BG_INLINE void stm(float* p, F8 v, __m256i m) { v.store_masked(p, m); }
   static BG_INLINE __m256i tail(size_t k) { return first_lanes8(k); }
+  static BG_INLINE F8 zero_off(F8 v, __m256i m) { return _mm256_and_ps(v.v, _mm256_castsi256_ps(m)); }
+  // Block-sum lanes (ew_engine.h ew_sum_block): vector k of a 16-element step into
+  // lanes 8k .. 8k + 7, i.e. v[2k] (its low half) and v[2k + 1].
+  struct DAcc {
+    __m256d v[4];
+  };
+  static BG_INLINE void dzero(DAcc& a) {
+    for (__m256d& d : a.v) d = _mm256_setzero_pd();
+  }
+  static BG_INLINE void dadd(DAcc& acc, size_t k, F8 a) {
+    acc.v[2 * k] = _mm256_add_pd(acc.v[2 * k], _mm256_cvtps_pd(_mm256_castps256_ps128(a.v)));
+    acc.v[2 * k + 1] = _mm256_add_pd(acc.v[2 * k + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(a.v, 1)));
+  }
+  static BG_INLINE void dstore(const DAcc& a, double* l) {
+    for (int i = 0; i < 4; ++i) _mm256_storeu_pd(l + 4 * i, a.v[i]);
+  }
 };
 
 }  // namespace

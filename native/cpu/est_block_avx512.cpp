@@ -25,6 +25,21 @@ struct PAvx512 {
   static BG_INLINE F16 ldm(const float* p, __mmask16 m) { return F16::load_masked(p, m); }
   static BG_INLINE void stm(float* p, F16 v, __mmask16 m) { v.store_masked(p, m); }
   static BG_INLINE __mmask16 tail(size_t k) { return first_lanes16(k); }
+  static BG_INLINE F16 zero_off(F16 v, __mmask16 m) { return _mm512_maskz_mov_ps(m, v.v); }
+  // Block-sum lanes (ew_engine.h ew_sum_block): one vector per 16-element step, lanes
+  // 0 .. 7 in v[0], 8 .. 15 in v[1].
+  struct DAcc {
+    __m512d v[2];
+  };
+  static BG_INLINE void dzero(DAcc& a) { a.v[0] = a.v[1] = _mm512_setzero_pd(); }
+  static BG_INLINE void dadd(DAcc& acc, size_t, F16 a) {
+    acc.v[0] = _mm512_add_pd(acc.v[0], _mm512_cvtps_pd(_mm512_castps512_ps256(a.v)));
+    acc.v[1] = _mm512_add_pd(acc.v[1], _mm512_cvtps_pd(_mm512_extractf32x8_ps(a.v, 1)));
+  }
+  static BG_INLINE void dstore(const DAcc& a, double* l) {
+    _mm512_storeu_pd(l, a.v[0]);
+    _mm512_storeu_pd(l + 8, a.v[1]);
+  }
 };
 
 }  // namespace

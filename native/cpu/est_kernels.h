@@ -8,15 +8,21 @@
 namespace bg {
 namespace cpu {
 
-// One contiguous block. a: the per-element parameter (expanded; null when the
-// estimator has none). Forward: out = binarized x. Backward: out = dL/dx and, when
-// da is not null, da = per-element dL/dparam.
+// One contiguous block. a: the per-element parameter (expanded), or null with the
+// value a1 for every element (a run of one channel: no expanded copy to write and read
+// back). Forward: out = binarized x. Backward: out = dL/dx and, when da is not null,
+// da = per-element dL/dparam; else, when dsum is not null, *dsum = the sum of dL/dparam
+// over the block in double, element i into lane i % 16 and the lanes combined by
+// ew_tree16 (ew_engine.h), the same bits for every ISA (a float is exact in double and
+// the order of the additions is fixed).
 struct EwBlock {
   const float* x;
   const float* a;
   const float* g;
   float* out;
   float* da;
+  double* dsum;
+  float a1;
   size_t n;
 };
 

@@ -1,12 +1,17 @@
 // CPU driver of the estimators. Elements are cut into fixed blocks of kBlock (the same
-// for any thread count); a per-channel parameter is expanded per block into thread-local
-// scratch. Parameter gradients (rsign, elastic) are fused into the same pass: each block
-// writes its per-element dL/dparam into thread-local (cache-resident) scratch and sums it
-// at once into per-(block, channel) double partials; the partials are then added per
-// channel in block order. Everything is in a fixed order, so results are bit-identical
+// for any thread count). A per-channel parameter that is constant over long runs (one
+// value, or runs of at least kUniformRun elements, as NCHW planes) is passed to the
+// kernel as a scalar per run; shorter runs are expanded per block into thread-local
+// scratch. Parameter gradients (rsign, elastic) are fused into the same pass, summed
+// into per-(block, channel) double partials: on uniform runs by the kernel itself, in
+// registers (EwBlock::dsum); otherwise each block writes its per-element dL/dparam into
+// thread-local (cache-resident) scratch and sums it at once. A run's sum (the part of
+// one channel run inside one block) is the 16-lane sum of est_kernels.h either way, so
+// both routes give the same bits; the partials are then added per channel in block
+// order. Everything is in a fixed order, so results are bit-identical for every ISA and
 // however many threads run. When there would be more partials than n / 2 (very many
-// channels, few elements each), the per-element scratch of the whole tensor is summed in
-// a second pass instead (runs of `div` elements in increasing index, each in double).
+// channels, few elements each), the per-element scratch of the whole tensor is summed
+// in a second pass instead (runs of `div` elements in increasing index, each in double).
 #include "estimators.h"
 
 #include <vector>
@@ -44,15 +49,23 @@ std::vector<float>& grad_scratch() {
   return s;
 }
 
-// Sum of p[0..len) in double: eight interleaved lanes (independent, so the compiler
-// may vectorize them without reassociating), combined in a fixed order.
+// Runs at least this long take the scalar-parameter route (shorter ones would pay a
+// kernel call per few vectors).
+constexpr int64_t kUniformRun = 256;
+
+// Sum of p[0..len) in double: element i into lane i % 16, the lanes combined by
+// ew_tree16's fixed tree (est_kernels.h), as the kernels' own block sums.
 double sum_run(const float* p, int64_t len) {
-  double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+  double acc[16];
+  for (double& d : acc) d = 0.0;
   int64_t i = 0;
-  for (; i + 8 <= len; i += 8)
-    for (int l = 0; l < 8; ++l) acc[l] += static_cast<double>(p[i + l]);
-  for (; i < len; ++i) acc[0] += static_cast<double>(p[i]);
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i + 16 <= len; i += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += static_cast<double>(p[i + l]);
+  for (int l = 0; i < len; ++i, ++l) acc[l] += static_cast<double>(p[i]);
+  double s8[8], s4[4];
+  for (int l = 0; l < 8; ++l) s8[l] = acc[l] + acc[l + 8];
+  for (int l = 0; l < 4; ++l) s4[l] = s8[l] + s8[l + 4];
+  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
 }
 
 // Adds the per-element values da[0..len) of elements [start, start + len) into the
@@ -116,15 +129,52 @@ void estimator(const EstimatorArgs& a) {
       da.resize(static_cast<size_t>(n));
   }
 
+  // Scalar-parameter route: one value, or channel runs of at least kUniformRun; the
+  // kernel sums dL/dparam itself when the partials are fused.
+  const bool uniform = has_param && a.param.data != nullptr && (mod == 1 || div >= kUniformRun);
+
   for_blocks(blocks, n, [&](int64_t k) {
     const int64_t start = k * kBlock;
     const int64_t len = n - start < kBlock ? n - start : kBlock;
     EwBlock b;
     b.x = a.x + start;
-    b.a = has_param ? broadcast_block(a.param, start, len, param_scratch()) : nullptr;
+    b.a = nullptr;
+    b.a1 = 0.0f;
     b.g = a.backward ? a.g + start : nullptr;
     b.out = a.out + start;
     b.da = nullptr;
+    b.dsum = nullptr;
+    b.n = static_cast<size_t>(len);
+    if (uniform) {
+      double run_sum = 0.0;
+      if (want_dp) {
+        if (fused)
+          b.dsum = &run_sum;
+        else
+          b.da = da.data() + start;
+      }
+      // Runs of one channel inside the block (the whole block when there is one value).
+      const int64_t rdiv = mod == 1 ? len : div;
+      int64_t rem = mod == 1 ? 0 : start % div;
+      int64_t idx = mod == 1 ? 0 : (start / div) % mod;
+      for (int64_t j = 0; j < len;) {
+        const int64_t run = rdiv - rem < len - j ? rdiv - rem : len - j;
+        EwBlock r = b;
+        r.x += j;
+        if (r.g) r.g += j;
+        r.out += j;
+        if (r.da) r.da += j;
+        r.a1 = a.param.data[idx];
+        r.n = static_cast<size_t>(run);
+        fn(a.params, r);
+        if (want_dp && fused) partials[static_cast<size_t>(k * mod + idx)] += run_sum;
+        j += run;
+        rem = 0;
+        if (++idx == mod) idx = 0;
+      }
+      return;
+    }
+    b.a = has_param ? broadcast_block(a.param, start, len, param_scratch()) : nullptr;
     if (want_dp) {
       if (fused) {
         std::vector<float>& gs = grad_scratch();
@@ -134,7 +184,6 @@ void estimator(const EstimatorArgs& a) {
         b.da = da.data() + start;
       }
     }
-    b.n = static_cast<size_t>(len);
     fn(a.params, b);
     if (want_dp && fused) add_partials(b.da, start, len, div, mod, partials.data() + k * mod);
   });

@@ -4,6 +4,9 @@
 //   P::Mask           tail mask; P::tail(k) the first k lanes
 //   P::ld / P::st     unaligned full loads / stores
 //   P::ldm / P::stm   masked loads (other lanes 0) / stores (other lanes untouched)
+//   P::zero_off       lanes outside a tail mask set to 0
+//   P::DAcc, P::dzero, P::dadd(acc, k, v), P::dstore   16 double lanes of a block sum:
+//                     vector k of a 16-element step adds into lanes k kLanes .. + kLanes - 1
 // Included by est_block_{scalar,avx2,avx512}.cpp after their vector header. Everything
 // is in an anonymous namespace; the vector policies never instantiate an estimator with
 // float (tails are masked), and nothing here calls an inline std:: function.
@@ -17,7 +20,8 @@ namespace bg {
 namespace cpu {
 namespace {
 
-template <class P, class F, bool kFwd, bool kTail>
+// kUni: the parameter is b.a1 for every element (b.a is null).
+template <class P, class F, bool kFwd, bool kTail, bool kUni>
 BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask m) {
   using V = typename P::V;
   auto ld = [&](const float* p) { return kTail ? P::ldm(p + i, m) : P::ld(p + i); };
@@ -29,7 +33,7 @@ BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask 
   };
   const V x = ld(b.x);
   if constexpr (F::kParam) {
-    const V a = ld(b.a);
+    const V a = kUni ? V(b.a1) : ld(b.a);
     if (kFwd) {
       V o;
       f.forward(x, a, o);
@@ -48,6 +52,54 @@ BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask 
       f.backward(x, ld(b.g), o);
     st(b.out, o);
   }
+}
+
+// The fixed combination of the 16 double lanes of a block sum (as scale_engine.h).
+BG_INLINE double ew_tree16(const double* l) {
+  double s8[8], s4[4];
+  for (int i = 0; i < 8; ++i) s8[i] = l[i] + l[i + 8];
+  for (int i = 0; i < 4; ++i) s4[i] = s8[i] + s8[i + 4];
+  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+}
+
+// Backward of a parameterized estimator with dL/dparam summed in registers instead of
+// stored per element (EwBlock::dsum): the sum costs no memory traffic, so the pass runs
+// at the speed of the plain backward. Lanes past the end of the block add nothing (the
+// masked-off lanes are zeroed: x = 0 may give NaN, e.g. q = 0 / 0).
+template <class P, class F, bool kUni>
+void ew_sum_block(const F& f, const EwBlock& b) {
+  using V = typename P::V;
+  constexpr size_t kSub = 16 / P::kLanes;
+  typename P::DAcc acc;
+  P::dzero(acc);
+  auto step = [&](size_t o, size_t k) {
+    V dx, da;
+    f.backward(P::ld(b.x + o), kUni ? V(b.a1) : P::ld(b.a + o), P::ld(b.g + o), dx, da);
+    P::st(b.out + o, dx);
+    P::dadd(acc, k, da);
+  };
+  const size_t n = b.n;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (size_t k = 0; k < kSub; ++k) step(i + k * P::kLanes, k);
+  if (i < n)
+    for (size_t k = 0; k < kSub; ++k) {
+      const size_t o = i + k * P::kLanes;
+      if (o + P::kLanes <= n) {
+        step(o, k);
+      } else if constexpr (P::kLanes > 1) {
+        if (o < n) {
+          const auto mk = P::tail(n - o);
+          V dx, da;
+          f.backward(P::ldm(b.x + o, mk), kUni ? V(b.a1) : P::ldm(b.a + o, mk), P::ldm(b.g + o, mk), dx, da);
+          P::stm(b.out + o, dx, mk);
+          P::dadd(acc, k, P::zero_off(da, mk));
+        }
+      }
+    }
+  double l[16];
+  P::dstore(acc, l);
+  *b.dsum = ew_tree16(l);
 }
 
 // Estimators whose backward is latency-bound (FdaOp, ResteOp) provide backward2 for two
@@ -71,16 +123,35 @@ BG_INLINE void ew_pair_step(const F& f, const EwBlock& b, size_t i) {
   P::st(b.out + j, d1);
 }
 
-template <class P, template <class> class Op, bool kFwd>
-void ew_block(const EstParams& prm, const EwBlock& b) {
-  using F = Op<typename P::V>;
-  const F f(prm);
+template <class P, class F, bool kFwd, bool kUni>
+BG_INLINE void ew_loop(const F& f, const EwBlock& b) {
   const size_t n = b.n;
   size_t i = 0;
   if constexpr (!kFwd && !F::kParam && ew_has_pair<F>::value)
     for (; i + 2 * P::kLanes <= n; i += 2 * P::kLanes) ew_pair_step<P, F>(f, b, i);
-  for (; i + P::kLanes <= n; i += P::kLanes) ew_step<P, F, kFwd, false>(f, b, i, typename P::Mask());
-  if (P::kLanes > 1 && i < n) ew_step<P, F, kFwd, true>(f, b, i, P::tail(n - i));
+  for (; i + P::kLanes <= n; i += P::kLanes) ew_step<P, F, kFwd, false, kUni>(f, b, i, typename P::Mask());
+  if (P::kLanes > 1 && i < n) ew_step<P, F, kFwd, true, kUni>(f, b, i, P::tail(n - i));
+}
+
+template <class P, template <class> class Op, bool kFwd>
+void ew_block(const EstParams& prm, const EwBlock& b) {
+  using F = Op<typename P::V>;
+  const F f(prm);
+  if constexpr (F::kParam) {
+    const bool uni = b.a == nullptr;
+    if (!kFwd && b.da == nullptr && b.dsum != nullptr) {
+      if (uni)
+        ew_sum_block<P, F, true>(f, b);
+      else
+        ew_sum_block<P, F, false>(f, b);
+    } else if (uni) {
+      ew_loop<P, F, kFwd, true>(f, b);
+    } else {
+      ew_loop<P, F, kFwd, false>(f, b);
+    }
+  } else {
+    ew_loop<P, F, kFwd, false>(f, b);
+  }
 }
 
 template <class P>

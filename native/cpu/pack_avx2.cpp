@@ -83,8 +83,9 @@ bool rows_impl(const float* x, const float* t, int64_t row_stride, int64_t k, ui
 // (in L1) hold channels 0..31 / 32..63 of the current word; for each channel the block's
 // run of the plane is read contiguously and (x >= 0) & (1 << j) is ORed in (a transpose
 // through memory), then lo | hi << 32 widens to the pixels' words. Lanes past the last
-// pixel load 0 and only touch accumulators that are never stored.
-constexpr int64_t kBlock = 1024;
+// pixel load 0 and only touch accumulators that are never stored. 2048 pixels: see
+// pack_avx512.cpp.
+constexpr int64_t kBlock = 2048;
 
 template <bool kT>
 bool planar_impl(const float* x, const float* t, int64_t plane, int64_t k, uint64_t* out,
@@ -111,8 +112,8 @@ bool planar_impl(const float* x, const float* t, int64_t plane, int64_t k, uint6
         uint32_t* acc = j < 32 ? lo : hi;
         const __m256 shift = kT ? _mm256_set1_ps(t[c0 + j]) : zero;
         for (int64_t u = 0; u < nv; ++u) {
-          // The next channel's run starts on another page, out of the prefetchers' reach.
-          if ((u & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(row + plane + 8 * u), _MM_HINT_T0);
+          // Two channels ahead, into L2 (why: pack_avx512.cpp).
+          if ((u & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(row + 2 * plane + 8 * u), _MM_HINT_T1);
           __m256 v = u == nv - 1 ? _mm256_maskload_ps(row + 8 * u, last) : _mm256_loadu_ps(row + 8 * u);
           __m256 bad = _mm256_cmp_ps(v, v, _CMP_UNORD_Q);
           if (kT) {

@@ -220,7 +220,10 @@ struct BiperOp {
   }
 };
 
-// IR-Net EDE: dx = g k t sech^2(t x) = g 4kt e/(1+e)^2, e = exp(-2t|x|).
+// IR-Net EDE: dx = g k t sech^2(t x) = g 4kt e/(1+e)^2, e = exp(-2t|x|). The
+// exponential is est_exp_neg (as SwishSign's; the generic vexp's range clamps and
+// two-step scaling made this the slowest backward after FDA); 2t|x| is clamped at 104,
+// where e is already 0, so +-inf gives g * 0.
 template <class V>
 struct EdeOp {
   static constexpr bool kParam = false;
@@ -228,7 +231,7 @@ struct EdeOp {
   BG_HD explicit EdeOp(const EstParams& p) : zero(p.zero), kt4(p.kt4), t2(p.t2) {}
   BG_HD BG_INLINE void forward(V x, V& out) const { out = est_sign(x, zero); }
   BG_HD BG_INLINE void backward(V x, V g, V& dx) const {
-    const V e = vexp(V(0.0f) - t2 * vabs(x));
+    const V e = est_exp_neg(vmin(t2 * vabs(x), V(104.0f)));
     const V d = V(1.0f) + e;
     dx = est_keep_nan(x, g * (kt4 * e / (d * d)));
   }
