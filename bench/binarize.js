@@ -28,6 +28,9 @@ const buf = new Float32Array(n);
 
 // Single-core memcpy of the same 4 bytes per float (read + write counted).
 const memcpyGBs = common.measureMemcpy(4 * n, reps).gbPerSec;
+// The same copy split over 2 threads: what 2 cores can move, the ceiling of the "2/1"
+// column for memory-bound kernels.
+const memcpy2GBs = common.measureMemcpyThreads(4 * n, 2, reps).gbPerSec;
 
 const results = [];
 function run(group, name, bytesPerElem, fn) {
@@ -54,7 +57,7 @@ if (shapes.nhwc.some((d) => !Number.isInteger(d))) throw new Error(`64 MiB does 
 const packBytes = 4 + 1 / 8;
 const bz = b.binarize;
 
-console.log(`bitgrad bench/binarize: ${n} floats (${mib} MiB), best of ${reps}; single-core memcpy ${memcpyGBs.toFixed(2)} GB/s; simd ${b.setSimd('auto').simd}`);
+console.log(`bitgrad bench/binarize: ${n} floats (${mib} MiB), best of ${reps}; memcpy ${memcpyGBs.toFixed(2)} GB/s on 1 core, ${memcpy2GBs.toFixed(2)} on 2 (${(memcpy2GBs / memcpyGBs).toFixed(2)}x, the 2/1 ceiling of memory-bound ops); simd ${b.setSimd('auto').simd}`);
 
 // Bit packing (reads 4 B, writes 1 bit per element).
 for (const inputLayout of ['nhwc', 'nchw'])
@@ -125,6 +128,8 @@ const report = {
   reps,
   timing: 'best of reps after one warm-up; the machine may be shared with other work',
   memcpySingleCoreGBs: +memcpyGBs.toFixed(2),
+  memcpyTwoThreadsGBs: +memcpy2GBs.toFixed(2),
+  memcpyTwoVsOne: +(memcpy2GBs / memcpyGBs).toFixed(3),
   results,
 };
 common.writeJson(outFile, report, { relative: true });

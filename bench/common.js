@@ -156,6 +156,44 @@ function measureMemcpy(bytes, reps) {
 }
 
 /**
+ * memcpy on `threads` threads at once (worker_threads, each copying its share of `bytes`
+ * between its own buffers), best of `reps` rounds started together: { seconds, gbPerSec }
+ * (read + write counted). The bound for memory-bound kernels on that many cores.
+ */
+function measureMemcpyThreads(bytes, threads, reps) {
+  const { Worker } = require('worker_threads');
+  const sync = new Int32Array(new SharedArrayBuffer(8)); // [0] round to run, [1] done count
+  const share = Math.floor(bytes / threads / 4) * 4;
+  const src = `
+    const { workerData: { sync, share, reps } } = require('worker_threads');
+    const a = new Float32Array(share / 4).fill(1), b = new Float32Array(share / 4).fill(2);
+    b.set(a);
+    Atomics.add(sync, 1, 1);
+    for (let r = 1; r <= reps; r++) {
+      Atomics.wait(sync, 0, r - 1);
+      b.set(a);
+      Atomics.add(sync, 1, 1);
+    }`;
+  const workers = [];
+  for (let t = 0; t < threads; t++) workers.push(new Worker(src, { eval: true, workerData: { sync, share, reps } }));
+  const waitDone = (n) => {
+    while (Atomics.load(sync, 1) < n) Atomics.wait(sync, 1, Atomics.load(sync, 1), 1);
+  };
+  waitDone(threads); // warmed up
+  let best = Infinity;
+  for (let r = 1; r <= reps; r++) {
+    const t0 = process.hrtime.bigint();
+    Atomics.store(sync, 0, r);
+    Atomics.notify(sync, 0);
+    waitDone(threads * (r + 1));
+    const s = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (s < best) best = s;
+  }
+  for (const w of workers) w.terminate();
+  return { seconds: best, gbPerSec: (2 * share * threads) / best / 1e9 };
+}
+
+/**
  * Runs benchmark.js cases; resolves to one result row each, in order. A case:
  * { name, fn, key?, defer?, setup?, elements, bytes, slow? (3 samples, no time budget),
  * scale? (mean multiplied by it, for a timed subset), note? }. `maxTime`: seconds per case.
@@ -251,6 +289,7 @@ module.exports = {
   memcpyCase,
   bestTime,
   measureMemcpy,
+  measureMemcpyThreads,
   runSuite,
   peerPython,
   runPeer,

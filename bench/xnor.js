@@ -45,8 +45,21 @@ function measureClock() {
 
 const rand = (n, seed) => common.uniform(n, seed, -0.5, 0.5, 'numrec');
 
-/** Minimum seconds of fn() over reps (after one warm-up), disposing what it returns. */
-const time = (fn, reps) => common.bestTime(fn, reps, (out) => out.dispose());
+/**
+ * Minimum seconds of fn() over reps (after one warm-up), disposing what it returns. Fast
+ * cases (reps >= 10) take the best of three such rounds 30 ms apart: on this 2-vCPU VM a
+ * background task now and then holds one vCPU for tens of milliseconds, and a 2-thread
+ * call then waits for the descheduled worker in every rep of one round.
+ */
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const time = (fn, reps) => {
+  let best = common.bestTime(fn, reps, (out) => out.dispose());
+  for (let round = 1; reps >= 10 && round < 3; round++) {
+    Atomics.wait(pause, 0, 0, 30);
+    best = Math.min(best, common.bestTime(fn, reps, (out) => out.dispose()));
+  }
+  return best;
+};
 
 const clocks = [measureClock()];
 const results = { machine: common.cpuInfo(), kernel: {}, gemm: {}, conv: {}, peers: {} };
