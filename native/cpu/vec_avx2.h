@@ -115,6 +115,7 @@ namespace {
 
 BG_INLINE F8 vexp(F8 x) { return vmath::expf_v(x); }
 BG_INLINE F8 vlog1p(F8 x) { return vmath::log1pf_v(x); }
+BG_INLINE F8 vlog1p_unit(F8 x) { return vmath::log1pf_unit_v(x); }
 BG_INLINE F8 vlog(F8 x) { return vmath::logf_v(x); }
 BG_INLINE F8 vsin(F8 x) { return vmath::sincosf_v<F8, false>(x); }
 BG_INLINE F8 vcos(F8 x) { return vmath::sincosf_v<F8, true>(x); }

@@ -129,6 +129,7 @@ namespace {
 
 BG_INLINE F16 vexp(F16 x) { return vmath::expf_v(x); }
 BG_INLINE F16 vlog1p(F16 x) { return vmath::log1pf_v(x); }
+BG_INLINE F16 vlog1p_unit(F16 x) { return vmath::log1pf_unit_v(x); }
 BG_INLINE F16 vlog(F16 x) { return vmath::logf_v(x); }
 BG_INLINE F16 vsin(F16 x) { return vmath::sincosf_v<F16, false>(x); }
 BG_INLINE F16 vcos(F16 x) { return vmath::sincosf_v<F16, true>(x); }

@@ -63,8 +63,10 @@ BG_INLINE V expf_v(V x) {
 // a high/low split. The rounding of m is undone by the first-order correction
 // (u - (m - 1)) / m, so tiny u returns u exactly and [0, 1] keeps full precision.
 // u = -1 gives -inf, u < -1 NaN, +inf +inf, NaN NaN.
+// The shared part of log1pf_v: exact for u in [0, 1] and tiny |u|; NaN u gives NaN
+// (through corr). Other special inputs are log1pf_v's business.
 template <class V>
-BG_INLINE V log1pf_v(V u) {
+BG_INLINE V log1pf_core(V u) {
   using I = typename V::Int;
   const V one(1.0f);
   const V zero(0.0f);
@@ -86,12 +88,18 @@ BG_INLINE V log1pf_v(V u) {
   p = vfma(p, t, V(-2.500082254e-01f));
   p = vfma(p, t, V(3.333333135e-01f));
   // log(m) = (k ln2_hi + t) + (k ln2_lo + t^2 (t P - 1/2) + corr). For k in {0, 1} (all of
-  // u in [0, 1]) the first sum is exact, so one rounding dominates the error.
+  // u in [0, 1]) the first sum is exact, so one rounding dominates the error. For tiny
+  // u, m = 1, t = 0 and corr = u: the result is u exactly.
   const V corr = (u - (m - one)) / m;
   const V tail = vfma(t * t, vfma(t, p, V(-0.5f)), corr);
   const V lo = vfma(k, V(-2.12194440054690583e-4f), tail);
   const V hi = vfma(k, V(0.693359375f), t);
-  V res = hi + lo;
+  return hi + lo;
+}
+
+template <class V>
+BG_INLINE V log1pf_v(V u) {
+  V res = log1pf_core(u);
   // Tiny |u| (including -0): log1p(u) rounds to u.
   res = vselect(vlt(vabs(u), V(0x1p-25f)), u, res);
   res = vselect(veq(u, V(__builtin_inff())), u, res);
@@ -99,6 +107,14 @@ BG_INLINE V log1pf_v(V u) {
   res = vselect(vlt(u, V(-1.0f)), V(__builtin_nanf("")), res);
   res = vselect(visnan(u), u, res);
   return res;
+}
+
+// log1p(u) for u in [0, 1] or NaN, as the stable softplus and sigmoid forms need it
+// (u = exp(-|x|)): the same value as log1pf_v there (u >= 0 is never -0 or tiny
+// negative), without the selects for the other special inputs.
+template <class V>
+BG_INLINE V log1pf_unit_v(V u) {
+  return log1pf_core(u);
 }
 
 // log(x) (natural), for the estimators (ReSTE's power). Same reduction and polynomial

@@ -20,7 +20,7 @@ BG_HD BG_INLINE void bce_logits_elem(V x, V y, V w, V p, V& loss, V& dloss) {
   const V r = vrecip(one + e);
   const V sig = vselect(vge(x, zero), r, e * r);
   // softplus(-x) = max(-x, 0) + log1p(exp(-|x|))
-  const V sp = vmax(zero - x, zero) + vlog1p(e);
+  const V sp = vmax(zero - x, zero) + vlog1p_unit(e);
   const V py = p * y;
   // 1 + (p - 1) y, ordered so that y near 1 does not cancel (1 - y is exact for y >= 1/2).
   const V lw = (one - y) + py;

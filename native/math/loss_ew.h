@@ -60,7 +60,7 @@ struct FocalOp {
     const auto pos = vge(x, zero);
     const V p = vselect(pos, r, er);   // sigmoid(x)
     const V pm = vselect(pos, er, r);  // sigmoid(-x) = 1 - p
-    const V ce = vmax(zero - x, zero) + vlog1p(e) + (one - y) * x;
+    const V ce = vmax(zero - x, zero) + vlog1p_unit(e) + (one - y) * x;
     const V q = p * (one - y) + pm * y;
     V mod;
     if (gmode == 0)
@@ -71,8 +71,17 @@ struct FocalOp {
       mod = q * q;
     else
       mod = vselect(vlt(zero, q), vexp(gamma * vlog(q)), zero);
-    const V ratio = vselect(vlt(zero, q), (p * pm) / q, zero);
-    const V t2 = gmode == 0 ? zero : gamma * ce * mod * ratio * (y + y - one);
+    // mod * p (1 - p) / q = p (1 - p) q^(gamma - 1): no division for gamma 1 or 2 (both
+    // sides are 0 where q = 0).
+    V t2;
+    if (gmode == 0)
+      t2 = zero;
+    else if (gmode == 1)
+      t2 = gamma * ce * (p * pm) * (y + y - one);
+    else if (gmode == 2)
+      t2 = gamma * ce * (p * pm * q) * (y + y - one);
+    else
+      t2 = gamma * ce * mod * vselect(vlt(zero, q), (p * pm) / q, zero) * (y + y - one);
     loss = ce * mod;
     dx = (p - y) * mod - t2;
     if (use_alpha) {
@@ -98,7 +107,7 @@ struct SoftMarginOp {
     const V e = vexp(zero - vabs(z));
     const V r = vrecip(one + e);
     const V sig = vselect(vge(z, zero), r, e * r);  // sigmoid(z)
-    loss = vmax(z, zero) + vlog1p(e);
+    loss = vmax(z, zero) + vlog1p_unit(e);
     dx = zero - y * sig;
     dy = zero;
   }

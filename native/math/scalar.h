@@ -9,6 +9,8 @@ namespace bg {
 
 BG_HD BG_INLINE float vexp(float x) { return expf(x); }
 BG_HD BG_INLINE float vlog1p(float x) { return log1pf(x); }
+// log1p for u in [0, 1] or NaN only (the SIMD versions skip the other cases' selects).
+BG_HD BG_INLINE float vlog1p_unit(float x) { return log1pf(x); }
 BG_HD BG_INLINE float vabs(float x) { return fabsf(x); }
 BG_HD BG_INLINE float vmax(float a, float b) { return a > b ? a : (a != a ? a : b); }
 // select(c, a, b) = c ? a : b, where c comes from a comparison below.
