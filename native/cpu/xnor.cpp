@@ -648,9 +648,10 @@ void xnor_conv(const XnorConvArgs& a) {
   pl.PB = (pl.P + 63) / 64;
   // The direct path where the ISA has it and K fits one pass (float output needs
   // |dot| <= 2^24 for its float FMA; packed bits need each task's channels to start on
-  // a byte).
+  // a byte). Its 32-channel blocks would mostly compute padding for narrow groups
+  // (depthwise convs, small N), where 6-channel tiles waste little.
   pl.direct = pl.kern->direct != nullptr && pl.Kw > 0 && pl.Kw <= kMaxDirectKw && pl.Ktot <= (INT64_C(1) << 24) &&
-              (a.out_type != 2 || pl.G == 1 || pl.coutg % 8 == 0);
+              pl.coutg >= 24 && (a.out_type != 2 || pl.G == 1 || pl.coutg % 8 == 0);
   pl.bw = pl.direct ? 32 : 6;
   pl.CB = (pl.coutg + pl.bw - 1) / pl.bw;
   pl.last_mask = a.cg % 64 ? (uint64_t{1} << (a.cg % 64)) - 1 : ~uint64_t{0};
