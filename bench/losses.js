@@ -13,7 +13,8 @@
 //      CE: read twice, write the gradient once, spec losses.md §3.1).
 //   2. The other elementwise losses fwd+grad on 1e7 as a fraction of memcpy bandwidth.
 //   3. `targets`: every target of issue 3 as a ratio (GPU ones null on a CPU run).
-//   4. `rowwise`: zLoss and ldrKl (softplus scores) fwd+grad on [4096, 1000] on the forced
+//   4. `rowwise`: zLoss, ldrKl (softplus scores), decoupledSoftmax (5% positives),
+//      plackettLuceDistillation (T 2) and cbcLoss fwd+grad on [4096, 1000] on the forced
 //      scalar (float64) path and the best SIMD path (bitgrad.setSimd), with the speedup.
 //   5. `research`: mwLoss [256, 256] (16.7M pairs) and basnetHybrid [4, 1, 256, 256]
 //      fwd+grad, forced scalar vs the best SIMD path, each on 1 and 2 threads.
@@ -280,11 +281,18 @@ async function elementwiseCpu() {
 async function rowwiseCpu() {
   const [N, C] = quick ? [512, 1000] : [4096, 1000];
   const { x, y } = logits(N, C);
+  let s = 11;
+  const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+  const t = Float32Array.from({ length: N * C }, () => 6 * rnd() - 3);
+  const mask = Float32Array.from({ length: N * C }, () => (rnd() < 0.05 ? 1 : 0));
   const best = b.backend().cpu.simdBest;
   const paths = best === 'scalar' ? ['scalar'] : ['scalar', best];
   const losses = [
     ['zLoss', () => b.losses.zLossSync(x, y)],
     ['ldrKl', () => b.losses.ldrKlSync(x, y, { scores: 'softplus' })],
+    ['decoupledSoftmax', () => b.losses.decoupledSoftmaxSync(x, mask, { shape: [N, C] })],
+    ['plackettLuceDistillation', () => b.losses.plackettLuceDistillationSync(x, t, y, { temperature: 2 })],
+    ['cbcLoss', () => b.losses.cbcLossSync(x, t, { shape: [N, C] })],
   ];
   const cases = [];
   for (const [name, f] of losses)

@@ -2,7 +2,8 @@
 // loss in double from float inputs. On the AVX2 / AVX-512 paths the heavy loops run in
 // the per-ISA kernels of rs_kernels.h (mwLoss's pair loop, basnetHybrid's SSIM window
 // and BCE, the Dice / IoU sums, triBce, anyLoss); paBce stays float64 on every path (its
-// cost is the per-list sort, and k is small). Work is split into chunks whose boundaries
+// cost is the per-list partial sort and k (k - 1) / 2 pair terms for a small k, with no long
+// exp / log loop to vectorize). Work is split into chunks whose boundaries
 // depend only on the sizes, and partial sums are added in chunk order, so results do not
 // depend on the thread count.
 #include "research_losses.h"

@@ -3,13 +3,15 @@
 // in L1/L2); rows are cut into fixed chunks independent of the thread count and the
 // per-chunk double sums are added in chunk order, so results are bit-identical for any
 // thread count. On the AVX2 / AVX-512 paths the exp-heavy passes of kdLoss,
-// rmtSymmetricCrossEntropy, comp-sum / GCE and LDR-KL / ALDR-KL and the moment passes of
-// zLoss run as float vectors (rw_kernels.h, fixed lane and block order); rows the float
-// passes cannot represent faithfully (a non-finite max or sum, an all-equal zLoss row,
-// LDR scores that underflow float) keep the float64 code, which is also the scalar path.
-// passAtNLoss reuses compSum's vector softmax passes. Still float64-only on every path:
-// decoupledSoftmax, plackettLuceDistillation (sort + reverse cumulative logsumexp) and
-// cbcLoss.
+// rmtSymmetricCrossEntropy, comp-sum / GCE, LDR-KL / ALDR-KL, decoupledSoftmax, cbcLoss
+// and plackettLuceDistillation and the moment passes of zLoss run as float vectors
+// (rw_kernels.h, fixed lane and block order); rows the float passes cannot represent
+// faithfully (a non-finite max or sum, an all-equal zLoss row, LDR scores that underflow
+// float, a Plackett-Luce row whose logits span more than float's exp range) keep the
+// float64 code, which is also the scalar path. passAtNLoss reuses compSum's vector
+// softmax passes. plackettLuceDistillation's sort and its suffix / prefix sums stay
+// scalar (they are sequential); its vector path turns the reverse cumulative logsumexp
+// into one exp per element plus a double suffix sum.
 #include "rowwise_losses.h"
 
 #include <algorithm>
@@ -230,7 +232,35 @@ double kd_row(const Ctx& c, const float* x, const float* t, float* g, double s) 
   return T * T * A;
 }
 
+// Vector DEXML row; false (nothing written) when the row needs the float64 code.
+bool dexml_row_vec(const Ctx& c, const float* x, const float* m, float* g, double s, double* loss) {
+  RwLse st;
+  double npos;
+  c.vt->dex_lse(x, m, c.C, &st, &npos);
+  if (npos == 0.0) {
+    if (g) std::memset(g, 0, static_cast<size_t>(c.C) * sizeof(float));
+    *loss = 0.0;
+    return true;
+  }
+  // No negatives (xm = -inf) or a non-finite one: float64 has the edge semantics.
+  if (!std::isfinite(st.xm)) return false;
+  RwDexIn in{x, m, g, c.C, st.xm, static_cast<float>(std::log(st.d)), 0.0f, 0.0f};
+  double L, G;
+  c.vt->dex_pos(in, &L, &G);
+  if (!std::isfinite(L) || !std::isfinite(G)) return false;
+  const double inv = 1.0 / npos;
+  if (g) {
+    in.A = static_cast<float>(-s * inv);
+    in.B = static_cast<float>(s * G * inv);
+    c.vt->dex_grad(in);
+  }
+  *loss = L * inv;
+  return true;
+}
+
 double dexml_row(const Ctx& c, const float* x, const float* m, float* g, double s) {
+  double vloss;
+  if (c.vt && dexml_row_vec(c, x, m, g, s, &vloss)) return vloss;
   Lse<double> st = lse_init<double>();
   int64_t npos = 0;
   for (int64_t k = 0; k < c.C; ++k) {
@@ -261,13 +291,111 @@ double dexml_row(const Ctx& c, const float* x, const float* m, float* g, double 
 struct PldScratch {
   std::vector<int32_t> perm;
   std::vector<double> R;
+  std::vector<uint64_t> keys;
+  std::vector<float> xs, ts, e, alpha, sf;
 };
 PldScratch& pld_scratch() {
   thread_local PldScratch s;
   return s;
 }
 
+// Sort key of a finite-or-infinite teacher logit: descending value, then ascending index
+// (std::stable_sort's order under t[i] > t[j]); -0 and +0 compare equal there, so they
+// are made the same key.
+uint64_t pld_key(float v, int64_t k) {
+  uint32_t u;
+  const float z = v + 0.0f;
+  std::memcpy(&u, &z, sizeof u);
+  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);  // ascending as unsigned
+  return (static_cast<uint64_t>(~u) << 32) | static_cast<uint32_t>(k);
+}
+
+// Stable LSD radix sort of n keys by their upper 32 bits (keys enter in ascending index,
+// so this is the order of the full 64-bit keys) in 8-bit digits; a digit all keys share
+// is skipped. tmp holds n keys.
+void pld_radix_sort(uint64_t* keys, uint64_t* tmp, int64_t n) {
+  uint32_t cnt[4][256] = {};
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t k = static_cast<uint32_t>(keys[i] >> 32);
+    for (int d = 0; d < 4; ++d) ++cnt[d][(k >> (8 * d)) & 0xff];
+  }
+  uint64_t *src = keys, *dst = tmp;
+  for (int d = 0; d < 4; ++d) {
+    uint32_t* c = cnt[d];
+    if (n == 0 || c[(static_cast<uint32_t>(src[0] >> 32) >> (8 * d)) & 0xff] == static_cast<uint32_t>(n)) continue;
+    uint32_t sum = 0;
+    for (int b = 0; b < 256; ++b) {
+      const uint32_t v = c[b];
+      c[b] = sum;
+      sum += v;
+    }
+    for (int64_t i = 0; i < n; ++i) dst[c[(static_cast<uint32_t>(src[i] >> 32) >> (8 * d)) & 0xff]++] = src[i];
+    std::swap(src, dst);
+  }
+  if (src != keys) std::memcpy(keys, src, static_cast<size_t>(n) * sizeof(uint64_t));
+}
+
+// Vector Plackett-Luce row; false (nothing written) when the row needs the float64 code.
+// With M = max x, e_k = exp(x_pi(k) - M) and S_k = sum_{i >= k} e_i: R_k = M + log S_k,
+// and exp(x_j + logW_k) = e_k sum_{i <= k} alpha_i / S_i, so the two scans are plain
+// double sums. Needs every e_k to be a normal float (M - min x < 80).
+bool pld_row_vec(const Ctx& c, const float* x, const float* t, int32_t y, float* g, double s, double* loss) {
+  const int64_t C = c.C;
+  const RwTable& vt = *c.vt;
+  const double iT = 1.0 / c.a->p0;
+  RwLse stt;
+  vt.lse(t, C, static_cast<float>(iT), &stt);
+  if (!std::isfinite(stt.xm)) return false;
+  const float M = vt.max(x, C);
+  const float mn = vt.min(x, C);
+  if (!std::isfinite(M) || !std::isfinite(mn) || !(static_cast<double>(M) - mn < 80.0)) return false;
+  PldScratch& sc = pld_scratch();
+  const size_t n = static_cast<size_t>(C);
+  for (auto* v : {&sc.xs, &sc.ts, &sc.e, &sc.alpha, &sc.sf})
+    if (v->size() < n) v->resize(n);
+  if (sc.perm.size() < n) sc.perm.resize(n);
+  if (sc.R.size() < n) sc.R.resize(n);
+  if (sc.keys.size() < 2 * n) sc.keys.resize(2 * n);
+  uint64_t* keys = sc.keys.data();
+  int64_t m = 0;
+  for (int64_t k = 0; k < C; ++k)
+    if (k != y) keys[m++] = pld_key(t[k], k);
+  pld_radix_sort(keys, sc.keys.data() + n, m);
+  int32_t* pi = sc.perm.data();
+  float *xs = sc.xs.data(), *ts = sc.ts.data(), *e = sc.e.data(), *alpha = sc.alpha.data(), *sf = sc.sf.data();
+  double* S = sc.R.data();
+  pi[0] = y;
+  for (int64_t k = 0; k < m; ++k) pi[k + 1] = static_cast<int32_t>(static_cast<uint32_t>(keys[k]));
+  for (int64_t k = 0; k < C; ++k) {
+    xs[k] = x[pi[k]];
+    ts[k] = t[pi[k]];
+  }
+  vt.exp_map(xs, e, C, M, 1.0f, 0.0f);
+  // alpha = exp(t iT - lt), lt = tm iT + log d.
+  vt.exp_map(ts, alpha, C, stt.xm, static_cast<float>(iT), static_cast<float>(-std::log(stt.d)));
+  double acc = 0.0;
+  for (int64_t k = C - 1; k >= 0; --k) {
+    acc += e[k];
+    S[k] = acc;
+    sf[k] = static_cast<float>(acc);
+  }
+  const double L = vt.pld_loss(xs, alpha, sf, C, M);
+  if (!std::isfinite(L)) return false;  // a NaN logit
+  if (g) {
+    double P = 0.0;
+    for (int64_t k = 0; k < C; ++k) {
+      const double a = alpha[k];
+      P += a / S[k];
+      g[pi[k]] = static_cast<float>(s * (static_cast<double>(e[k]) * P - a));
+    }
+  }
+  *loss = L;
+  return true;
+}
+
 double pld_row(const Ctx& c, const float* x, const float* t, int32_t y, float* g, double s) {
+  double vloss;
+  if (c.vt && pld_row_vec(c, x, t, y, g, s, &vloss)) return vloss;
   const int64_t C = c.C;
   const double iT = 1.0 / c.a->p0;
   const double lt = row_lse(t, C, iT);
@@ -469,15 +597,101 @@ CbcTeacher cbc_teacher(const RowLossArgs& a, const float* t, int64_t C) {
   return r;
 }
 
-// Returns {positive term, negative term}; the gradient is sp * d(pos) + sn * d(neg).
-Sums cbc_row(const Ctx& c, const float* x, const float* t, float* g, double sp, double sn) {
+// Vector teacher statistics; false when the row's max or min is not finite.
+bool cbc_teacher_vec(const RwTable& vt, const RowLossArgs& a, const float* t, int64_t C, CbcTeacher* r) {
+  RwLse st;
+  vt.lse(t, C, 1.0f, &st);
+  const float mn = vt.min(t, C);
+  if (!std::isfinite(st.xm) || !std::isfinite(mn)) return false;
+  int32_t am = 0;
+  while (t[am] != st.xm) ++am;  // the first arg-max, as the float64 scan
+  const double lt = static_cast<double>(st.xm) + std::log(st.d);
+  r->label = am;
+  r->wpos = std::exp(t[am] - lt);
+  r->wneg = std::exp(mn - lt);
+  r->pos = r->wpos >= static_cast<double>(a.p0);
+  r->neg = r->wneg < static_cast<double>(a.p1);
+  return true;
+}
+
+// Vector CBC row; false (nothing written) when the row needs the float64 code. Every class
+// but the arg-max has p <= 1/2, so -log(1 - p) and p / (1 - p) are well conditioned in
+// float and never clamped; the arg-max (log(1 - p) from the other classes' exp-sum) and
+// the label are finished in double.
+bool cbc_row_vec(const Ctx& c, const CbcTeacher& tc, const float* x, float* g, double sp, double sn, Sums* out) {
   const int64_t C = c.C;
-  const CbcTeacher tc = cbc_teacher(*c.a, t, C);
+  const RwTable& vt = *c.vt;
+  RwLse st;
+  vt.lse(x, C, 1.0f, &st);
+  if (!std::isfinite(st.xm)) return false;
+  int32_t am = 0;
+  while (x[am] != st.xm) ++am;
+  const int32_t yl = tc.label;
+  const double logd = std::log(st.d);
+  const double lx = static_cast<double>(st.xm) + logd;
+  const double rest = vt.expsum(x, am, st.xm) + vt.expsum(x + am + 1, C - am - 1, st.xm);
+  const double log1m_am = std::log(rest) - logd;
+  const float xyl = x[yl], xam = x[am];  // read before g (which may alias x) is written
+  const double lp_am = xam - lx;
+  const bool am_clamped = cbc_clamped<double>(lp_am, log1m_am);
+  const double r_am = am_clamped ? 0.0 : std::exp(lp_am - log1m_am);
+  RwCbcIn in{nullptr, nullptr, 0, st.xm, static_cast<float>(logd), 0.0f, 0.0f, 0.0f};
+  double R = 0.0;
+  Sums o;
+  if (tc.pos) o.a = -tc.wpos * (xyl - lx);
+  if (tc.neg) {
+    // Ranges without the label and the arg-max, in index order.
+    const int32_t i0 = std::min(yl, am), i1 = std::max(yl, am);
+    const int64_t lo[3] = {0, i0 + 1, i1 + 1};
+    const int64_t hi[3] = {i0, i1, C};
+    double L = 0.0;
+    for (int r = 0; r < 3; ++r) {
+      if (hi[r] <= lo[r]) continue;
+      in.x = x + lo[r];
+      in.n = hi[r] - lo[r];
+      double l, rr;
+      vt.cbc_neg(in, &l, &rr);
+      L += l;
+      R += rr;
+    }
+    if (am != yl) {
+      L += cbc_neg_log1m<double>(lp_am, log1m_am);
+      R += r_am;
+    }
+    if (!std::isfinite(L) || !std::isfinite(R)) return false;
+    o.b = tc.wneg * L;
+  }
+  if (!std::isfinite(o.a)) return false;
+  if (g) {
+    const double A = tc.pos ? sp * tc.wpos : 0.0;
+    const double B = tc.neg ? sn * tc.wneg : 0.0;
+    in.x = x;
+    in.g = g;
+    in.n = C;
+    in.A = static_cast<float>(A);
+    in.B = static_cast<float>(B);
+    in.R = static_cast<float>(R);
+    vt.cbc_grad(in);
+    const double p_am = std::exp(lp_am);
+    g[am] = static_cast<float>(A * (p_am - (am == yl ? 1.0 : 0.0)) + B * ((am == yl ? 0.0 : r_am) - p_am * R));
+    if (am != yl) {
+      const double p = std::exp(xyl - lx);
+      g[yl] = static_cast<float>(A * (p - 1.0) - B * p * R);
+    }
+  }
+  *out = o;
+  return true;
+}
+
+// Returns {positive term, negative term}; the gradient is sp * d(pos) + sn * d(neg).
+Sums cbc_row(const Ctx& c, const CbcTeacher& tc, const float* x, float* g, double sp, double sn) {
+  const int64_t C = c.C;
   Sums out;
   if (!tc.pos && !tc.neg) {
     if (g) std::memset(g, 0, static_cast<size_t>(C) * sizeof(float));
     return out;
   }
+  if (c.vt && cbc_row_vec(c, tc, x, g, sp, sn, &out)) return out;
   const double lx = row_lse(x, C);
   const int32_t yl = tc.label;
   int32_t am = 0;
@@ -596,12 +810,20 @@ RowCheck rowwise_loss(const RowLossArgs& a) {
   c.row_scale = a.reduction == Reduction::Mean ? static_cast<double>(a.grad_scale) / nrows : a.grad_scale;
 
   if (a.kind == RowLossKind::Cbc) {
+    // Teacher statistics once per row, over the pool (the mean's masks need them all
+    // before any row is finished).
+    std::vector<CbcTeacher> tcs(static_cast<size_t>(rows));
+    run_chunks(rows, C, [&](int64_t r) {
+      const float* t = a.t + r * C;
+      CbcTeacher& tc = tcs[static_cast<size_t>(r)];
+      if (!(c.vt && cbc_teacher_vec(*c.vt, a, t, C, &tc))) tc = cbc_teacher(a, t, C);
+      return Sums{};
+    });
     // Mean: positive and negative terms each averaged over their own mask.
     double sp = c.row_scale, sn = c.row_scale;
     double npos = 0.0, nneg = 0.0;
     if (a.reduction == Reduction::Mean) {
-      for (int64_t r = 0; r < rows; ++r) {
-        const CbcTeacher tc = cbc_teacher(a, a.t + r * C, C);
+      for (const CbcTeacher& tc : tcs) {
         npos += tc.pos ? 1.0 : 0.0;
         nneg += tc.neg ? 1.0 : 0.0;
       }
@@ -612,7 +834,7 @@ RowCheck rowwise_loss(const RowLossArgs& a) {
       float* g = a.grad ? a.grad + r * C : nullptr;
       double s1 = sp, s2 = sn;
       if (a.reduction == Reduction::None) s1 = s2 = grad_scale_of(c, r);
-      const Sums v = cbc_row(c, a.x + r * C, a.t + r * C, g, s1, s2);
+      const Sums v = cbc_row(c, tcs[static_cast<size_t>(r)], a.x + r * C, g, s1, s2);
       if (a.reduction == Reduction::None) a.loss[r] = static_cast<float>(v.a + v.b);
       return v;
     });

@@ -380,11 +380,180 @@ void rw_ldr_grad(const RwLdrIn& in) {
                  in.n - full);
 }
 
+// ---- decoupledSoftmax / cbcLoss / plackettLuceDistillation ------------------------------
+
+template <class P>
+float rw_min(const float* x, int64_t n) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const float pinf = __builtin_inff();
+  V m(pinf);
+  const int64_t full = n / L * L;
+  for (int64_t k = 0; k < full; k += L) m = vmin(P::ld(x + k), m);
+  if (n > full) m = vmin(rw_ldpad<P>(x + full, n - full, pinf), m);
+  alignas(64) float l[L];
+  P::st(l, m);
+  float r = l[0];
+  for (int64_t j = 1; j < L; ++j) r = l[j] < r ? l[j] : r;
+  return r;
+}
+
+template <class P>
+double rw_expsum(const float* x, int64_t n, float ref) {
+  using V = typename P::V;
+  const V rv(ref);
+  double r;
+  rw_reduce<P, 1>(n, [&](int64_t k, int64_t cnt, V* acc) {
+    const V xv = cnt == static_cast<int64_t>(P::kLanes) ? P::ld(x + k) : rw_ldpad<P>(x + k, cnt, -__builtin_inff());
+    acc[0] = acc[0] + vexp(xv - rv);
+  }, &r);
+  return r;
+}
+
+template <class P>
+void rw_exp_map(const float* x, float* out, int64_t n, float ref, float scale, float c) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const V rv(ref), sv(scale), cv(c);
+  const int64_t full = n / L * L;
+  for (int64_t k = 0; k < full; k += L) P::st(out + k, vexp(vfma(P::ld(x + k) - rv, sv, cv)));
+  if (n > full) rw_stpart<P>(out + full, vexp(vfma(rw_ldpad<P>(x + full, n - full, ref) - rv, sv, cv)), n - full);
+}
+
+template <class P>
+void rw_dex_lse(const float* x, const float* m, int64_t C, RwLse* out, double* npos) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const float ninf = -__builtin_inff();
+  const V zero(0.0f), one(1.0f), vninf(ninf);
+  V mx(ninf);
+  // Padded lanes: x = -inf, m = 0 (a negative contributing nothing to the max or the sum).
+  rw_reduce<P, 1>(C, [&](int64_t k, int64_t cnt, V* acc) {
+    const bool full = cnt == L;
+    const V xv = full ? P::ld(x + k) : rw_ldpad<P>(x + k, cnt, ninf);
+    const V mv = full ? P::ld(m + k) : rw_ldpad<P>(m + k, cnt, 0.0f);
+    const auto neg = veq(mv, zero);
+    mx = vmax(vselect(neg, xv, vninf), mx);
+    acc[0] = acc[0] + vselect(neg, zero, one);
+  }, npos);
+  alignas(64) float l[L];
+  P::st(l, mx);
+  float xm = l[0];
+  for (int64_t j = 1; j < L; ++j) xm = (xm != xm) ? xm : ((l[j] > xm || l[j] != l[j]) ? l[j] : xm);
+  out->xm = xm;
+  out->d = 0.0;
+  if (xm == ninf || xm != xm || xm == -ninf) return;  // the caller takes the float64 code
+  const V mv0(xm);
+  rw_reduce<P, 1>(C, [&](int64_t k, int64_t cnt, V* acc) {
+    const bool full = cnt == L;
+    const V xv = full ? P::ld(x + k) : rw_ldpad<P>(x + k, cnt, ninf);
+    const V mv = full ? P::ld(m + k) : rw_ldpad<P>(m + k, cnt, 0.0f);
+    // Positives may sit far above xm: their exp overflows but is never selected.
+    acc[0] = acc[0] + vselect(veq(mv, zero), vexp(xv - mv0), zero);
+  }, &out->d);
+}
+
+// dd = lse_neg - x with lse_neg = xm + logd; (xm - x) is exact near the max, so the
+// positives that carry the loss keep full relative precision.
+template <class P>
+BG_INLINE void rw_dex_terms(const RwDexIn& in, typename P::V xv, typename P::V* sp, typename P::V* sg) {
+  using V = typename P::V;
+  const V zero(0.0f), one(1.0f);
+  const V dd = (V(in.xm) - xv) + V(in.logd);
+  const V e = vexp(zero - vabs(dd));
+  if (sp) *sp = vmax(dd, zero) + vlog1p(e);
+  *sg = vselect(vge(dd, zero), one, e) / (one + e);
+}
+
+template <class P>
+void rw_dex_pos(const RwDexIn& in, double* Lout, double* Gout) {
+  using V = typename P::V;
+  const V zero(0.0f);
+  double r[2];
+  rw_reduce<P, 2>(in.C, [&](int64_t k, int64_t cnt, V* acc) {
+    const bool full = cnt == static_cast<int64_t>(P::kLanes);
+    const V xv = full ? P::ld(in.x + k) : rw_ldpad<P>(in.x + k, cnt, in.xm);
+    const V mv = full ? P::ld(in.m + k) : rw_ldpad<P>(in.m + k, cnt, 0.0f);
+    V sp, sg;
+    rw_dex_terms<P>(in, xv, &sp, &sg);
+    const auto neg = veq(mv, zero);
+    acc[0] = acc[0] + vselect(neg, zero, sp);
+    acc[1] = acc[1] + vselect(neg, zero, sg);
+  }, r);
+  *Lout = r[0];
+  *Gout = r[1];
+}
+
+template <class P>
+void rw_dex_grad(const RwDexIn& in) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const V zero(0.0f), A(in.A), B(in.B), xm(in.xm), ld(in.logd);
+  auto step = [&](V xv, V mv) {
+    V sg;
+    rw_dex_terms<P>(in, xv, nullptr, &sg);
+    return vselect(veq(mv, zero), B * vexp((xv - xm) - ld), A * sg);
+  };
+  const int64_t full = in.C / L * L;
+  for (int64_t k = 0; k < full; k += L) P::st(in.g + k, step(P::ld(in.x + k), P::ld(in.m + k)));
+  if (in.C > full)
+    rw_stpart<P>(in.g + full, step(rw_ldpad<P>(in.x + full, in.C - full, in.xm), rw_ldpad<P>(in.m + full, in.C - full, 0.0f)),
+                 in.C - full);
+}
+
+template <class P>
+void rw_cbc_neg(const RwCbcIn& in, double* Lout, double* Rout) {
+  using V = typename P::V;
+  const V zero(0.0f), one(1.0f), xm(in.xm), ld(in.logd);
+  double r[2];
+  // Padded lanes: x = -inf, so p = 0 and both terms are 0.
+  rw_reduce<P, 2>(in.n, [&](int64_t k, int64_t cnt, V* acc) {
+    const V xv = cnt == static_cast<int64_t>(P::kLanes) ? P::ld(in.x + k) : rw_ldpad<P>(in.x + k, cnt, -__builtin_inff());
+    const V p = vexp((xv - xm) - ld);
+    acc[0] = acc[0] - vlog1p(zero - p);
+    acc[1] = acc[1] + p / (one - p);
+  }, r);
+  *Lout = r[0];
+  *Rout = r[1];
+}
+
+template <class P>
+void rw_cbc_grad(const RwCbcIn& in) {
+  using V = typename P::V;
+  constexpr int64_t L = static_cast<int64_t>(P::kLanes);
+  const V zero(0.0f), one(1.0f), xm(in.xm), ld(in.logd), A(in.A), B(in.B), R(in.R);
+  auto step = [&](V xv) {
+    const V p = vexp((xv - xm) - ld);
+    return vfma(A, p, B * vfma(zero - p, R, p / (one - p)));
+  };
+  const int64_t full = in.n / L * L;
+  for (int64_t k = 0; k < full; k += L) P::st(in.g + k, step(P::ld(in.x + k)));
+  if (in.n > full) rw_stpart<P>(in.g + full, step(rw_ldpad<P>(in.x + full, in.n - full, -__builtin_inff())), in.n - full);
+}
+
+template <class P>
+double rw_pld_loss(const float* x, const float* alpha, const float* S, int64_t n, float ref) {
+  using V = typename P::V;
+  const V rv(ref);
+  double r;
+  // Padded lanes: alpha = 0, x = ref, S = 1: the term is exactly 0.
+  rw_reduce<P, 1>(n, [&](int64_t k, int64_t cnt, V* acc) {
+    const bool full = cnt == static_cast<int64_t>(P::kLanes);
+    const V xv = full ? P::ld(x + k) : rw_ldpad<P>(x + k, cnt, ref);
+    const V av = full ? P::ld(alpha + k) : rw_ldpad<P>(alpha + k, cnt, 0.0f);
+    const V sv = full ? P::ld(S + k) : rw_ldpad<P>(S + k, cnt, 1.0f);
+    acc[0] = vfma(av, (rv - xv) + vlog(sv), acc[0]);
+  }, &r);
+  return r;
+}
+
 template <class P>
 constexpr RwTable make_rw_table() {
   return RwTable{&rw_lse<P>,     &rw_kd<P>,          &rw_rmt_sums<P>, &rw_rmt_grad<P>,    &rw_exp_grad<P>,
                  &rw_moments<P>, &rw_dev2<P>,        &rw_affine<P>,   &rw_softplus_store<P>, &rw_abssum<P>,
-                 &rw_max<P>,     &rw_ldr_expsum<P>,  &rw_ldr_klsum<P>, &rw_ldr_grad<P>};
+                 &rw_max<P>,     &rw_ldr_expsum<P>,  &rw_ldr_klsum<P>, &rw_ldr_grad<P>,
+                 &rw_min<P>,     &rw_expsum<P>,      &rw_exp_map<P>,  &rw_dex_lse<P>,     &rw_dex_pos<P>,
+                 &rw_dex_grad<P>, &rw_cbc_neg<P>,    &rw_cbc_grad<P>, &rw_pld_loss<P>};
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Per-ISA row kernels of the row-wise research losses (rowwise_losses.cpp): the
 // exp-heavy per-row passes of kdLoss, rmtSymmetricCrossEntropy, the comp-sum family
-// (compSumLoss / generalizedCrossEntropy) and LDR-KL / ALDR-KL, and the moment passes of
-// zLoss, in float vectors with vmath.h's exp / log1p / log. Each
+// (compSumLoss / generalizedCrossEntropy), LDR-KL / ALDR-KL, decoupledSoftmax, cbcLoss
+// and plackettLuceDistillation, and the moment passes of zLoss, in float vectors with vmath.h's exp / log1p / log. Each
 // ISA lives in its own translation unit (rw_block_{avx2,avx512}.cpp, built with that
 // ISA's flags) instantiating rw_engine.h. The scalar path has no table: it is the
 // float64 code of rowwise_losses.cpp.
@@ -85,6 +85,29 @@ struct RwLdrIn {
   int mode;
 };
 
+// decoupledSoftmax. dex_lse: xm = max over the negatives (m == 0), d = sum over them of
+// exp(x - xm), npos = number of positives. With dd = (xm - x) + logd (= lse_neg - x):
+// dex_pos: L = sum softplus(dd), G = sum sigmoid(dd) over the positives; dex_grad:
+// g = A sigmoid(dd) on positives, B exp(-dd) on negatives.
+struct RwDexIn {
+  const float* x;
+  const float* m;
+  float* g;
+  int64_t C;
+  float xm, logd, A, B;
+};
+
+// cbcLoss over a range of n student logits, lp = (x - xm) - logd (the row's log-softmax),
+// p = exp(lp). cbc_neg: L = sum -log1p(-p), R = sum p / (1 - p) (exact for p <= 1/2, so for
+// every class but the arg-max, which the caller adds in double). cbc_grad:
+// g = A p + B (p / (1 - p) - p R) (the caller fixes the label and arg-max elements).
+struct RwCbcIn {
+  const float* x;
+  float* g;
+  int64_t n;
+  float xm, logd, A, B, R;
+};
+
 struct RwTable {
   void (*lse)(const float* x, int64_t C, float scale, RwLse* out);
   double (*kd)(const RwKdIn& in);
@@ -102,6 +125,19 @@ struct RwTable {
   void (*ldr_expsum)(const RwLdrIn& in, double* D, double* F);
   double (*ldr_klsum)(const RwLdrIn& in, float inv_norm, float eps, float K);
   void (*ldr_grad)(const RwLdrIn& in);
+  // min of n floats (+inf when n == 0).
+  float (*min)(const float* x, int64_t n);
+  // sum exp(x - ref) over n floats.
+  double (*expsum)(const float* x, int64_t n, float ref);
+  // out = exp((x - ref) * scale + c) over n floats (out may alias x).
+  void (*exp_map)(const float* x, float* out, int64_t n, float ref, float scale, float c);
+  void (*dex_lse)(const float* x, const float* m, int64_t C, RwLse* out, double* npos);
+  void (*dex_pos)(const RwDexIn& in, double* L, double* G);
+  void (*dex_grad)(const RwDexIn& in);
+  void (*cbc_neg)(const RwCbcIn& in, double* L, double* R);
+  void (*cbc_grad)(const RwCbcIn& in);
+  // plackettLuceDistillation: sum alpha ((ref - x) + log S) over n (x, alpha, S permuted).
+  double (*pld_loss)(const float* x, const float* alpha, const float* S, int64_t n, float ref);
 };
 
 extern const RwTable rw_table_avx2;
