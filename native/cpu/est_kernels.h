@@ -13,7 +13,7 @@ namespace cpu {
 // back). Forward: out = binarized x. Backward: out = dL/dx and, when da is not null,
 // da = per-element dL/dparam; else, when dsum is not null, *dsum = the sum of dL/dparam
 // over the block in double, element i into lane i % 16 and the lanes combined by
-// ew_tree16 (ew_engine.h), the same bits for every ISA (a float is exact in double and
+// lane_tree16 (lane_tree.h), the same bits for every ISA (a float is exact in double and
 // the order of the additions is fixed).
 struct EwBlock {
   const float* x;

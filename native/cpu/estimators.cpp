@@ -18,6 +18,7 @@
 
 #include "broadcast.h"
 #include "est_kernels.h"
+#include "lane_tree.h"
 #include "simd.h"
 #include "threadpool.h"
 
@@ -54,7 +55,7 @@ std::vector<float>& grad_scratch() {
 constexpr int64_t kUniformRun = 256;
 
 // Sum of p[0..len) in double: element i into lane i % 16, the lanes combined by
-// ew_tree16's fixed tree (est_kernels.h), as the kernels' own block sums.
+// lane_tree16, as the kernels' own block sums.
 double sum_run(const float* p, int64_t len) {
   double acc[16];
   for (double& d : acc) d = 0.0;
@@ -62,10 +63,7 @@ double sum_run(const float* p, int64_t len) {
   for (; i + 16 <= len; i += 16)
     for (int l = 0; l < 16; ++l) acc[l] += static_cast<double>(p[i + l]);
   for (int l = 0; i < len; ++i, ++l) acc[l] += static_cast<double>(p[i]);
-  double s8[8], s4[4];
-  for (int l = 0; l < 8; ++l) s8[l] = acc[l] + acc[l + 8];
-  for (int l = 0; l < 4; ++l) s4[l] = s8[l] + s8[l + 4];
-  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+  return lane_tree16(acc);
 }
 
 // Adds the per-element values da[0..len) of elements [start, start + len) into the

@@ -15,6 +15,7 @@
 
 #include "../math/estimators.h"
 #include "est_kernels.h"
+#include "lane_tree.h"
 
 namespace bg {
 namespace cpu {
@@ -54,14 +55,6 @@ BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask 
   }
 }
 
-// The fixed combination of the 16 double lanes of a block sum (as scale_engine.h).
-BG_INLINE double ew_tree16(const double* l) {
-  double s8[8], s4[4];
-  for (int i = 0; i < 8; ++i) s8[i] = l[i] + l[i + 8];
-  for (int i = 0; i < 4; ++i) s4[i] = s8[i] + s8[i + 4];
-  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
-}
-
 // Backward of a parameterized estimator with dL/dparam summed in registers instead of
 // stored per element (EwBlock::dsum): the sum costs no memory traffic, so the pass runs
 // at the speed of the plain backward. Lanes past the end of the block add nothing (the
@@ -99,7 +92,7 @@ void ew_sum_block(const F& f, const EwBlock& b) {
     }
   double l[16];
   P::dstore(acc, l);
-  *b.dsum = ew_tree16(l);
+  *b.dsum = lane_tree16(l);
 }
 
 // Estimators whose backward is latency-bound (FdaOp, ResteOp) provide backward2 for two

@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "../math/scaling.h"
+#include "lane_tree.h"
 #include "scale_kernels.h"
 
 namespace bg {
@@ -48,14 +49,6 @@ void sc_piece(const ScaleParams& p, int stage, const float* co, const float* x, 
     sc_loop<P, F, kStageGrad>(f, x, g, out, n);
   else if (F::kFin)
     sc_loop<P, F, kStageFin>(f, x, g, out, n);
-}
-
-// The fixed combination of the 16 double lanes of a row sum (scale_kernels.h).
-BG_INLINE double sc_tree16(const double* l) {
-  double s8[8], s4[4];
-  for (int i = 0; i < 8; ++i) s8[i] = l[i] + l[i + 8];
-  for (int i = 0; i < 4; ++i) s4[i] = s8[i] + s8[i + 4];
-  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
 }
 
 // Sums of the pairs term(x, g, h, a, b) fills (m of them, at most M) over n elements.
@@ -105,7 +98,7 @@ BG_INLINE void sc_reduce(const T& term, int m, const float* x, const float* g, c
   for (int j = 0; j < m; ++j) {
     double l[16];
     P::dstore(acc[j], l);
-    res[j] = sc_tree16(l);
+    res[j] = lane_tree16(l);
   }
 }
 
