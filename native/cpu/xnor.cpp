@@ -121,17 +121,16 @@ struct Plan {
   bool direct_bits;       // bits output: the SIMD epilogue packs whole words itself
 };
 
-// Generic panel build: any channel offset within the word (groups whose channels start
-// mid-word need a funnel shift) and any geometry, one pixel at a time.
-void build_panel_generic(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
+// Panel build for a group whose channels start mid-word (build_panel takes the
+// word-aligned ones): each word is funnel-shifted out of two, one pixel at a time.
+void build_panel_shifted(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
   const XnorConvArgs& a = *pl.a;
   const int64_t gw = a.gwords;
   const int64_t off = g * a.cg;
   const int64_t w0 = off >> 6;
-  const int bs = static_cast<int>(off & 63);
+  const int bs = static_cast<int>(off & 63);  // 1..63
   const int64_t hw = a.ho * a.wo;
   const uint64_t last_mask = pl.last_mask;
-  const bool mask_last = pl.G > 1;
   // Per pixel (once per panel): top-left input row / column and the word offset of
   // that (possibly out-of-image) position; then taps outer, pixels inner, so each
   // panel row is written contiguously.
@@ -170,16 +169,11 @@ void build_panel_generic(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel)
           continue;
         }
         const uint64_t* src = a.x + base[l] + toff;
-        if (bs == 0) {
-          for (int64_t j = 0; j < gw; ++j) dst[j * 64] = src[j];
-          if (mask_last && gw > 0) dst[(gw - 1) * 64] &= last_mask;
-        } else {
-          const int64_t avail = a.xwords - w0;  // words readable from src
-          for (int64_t j = 0; j < gw; ++j) {
-            const uint64_t lo = src[j] >> bs;
-            const uint64_t hi = j + 1 < avail ? src[j + 1] << (64 - bs) : 0;
-            dst[j * 64] = (lo | hi) & (j == gw - 1 ? last_mask : ~uint64_t{0});
-          }
+        const int64_t avail = a.xwords - w0;  // words readable from src
+        for (int64_t j = 0; j < gw; ++j) {
+          const uint64_t lo = src[j] >> bs;
+          const uint64_t hi = j + 1 < avail ? src[j + 1] << (64 - bs) : 0;
+          dst[j * 64] = (lo | hi) & (j == gw - 1 ? last_mask : ~uint64_t{0});
         }
       }
     }
@@ -196,7 +190,7 @@ void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
   const XnorConvArgs& a = *pl.a;
   const int64_t off = g * a.cg;
   if (off & 63) {
-    build_panel_generic(pl, g, pb, panel);
+    build_panel_shifted(pl, g, pb, panel);
     return;
   }
   const int64_t gw = a.gwords;

@@ -78,11 +78,6 @@ BG_VPOPCNT inline __attribute__((always_inline)) void half(const uint64_t* panel
 
 template <int NC>
 BG_VPOPCNT void tile_nc(const uint64_t* panel, const uint64_t* w6, int64_t kw, int npix, uint32_t* pc, bool acc) {
-  if (npix >= 64) {
-    block32<NC, 4>(panel, w6, kw, pc, acc);
-    block32<NC, 4>(panel + 32, w6, kw, pc + 32, acc);
-    return;
-  }
   half<NC>(panel, w6, kw, npix < 32 ? npix : 32, pc, acc);
   if (npix > 32) half<NC>(panel + 32, w6, kw, npix - 32, pc + 32, acc);
 }
@@ -253,26 +248,10 @@ BG_VPOPCNT void epilogue(const XnorEpi& e) {
 // channels (4 zmm of 8 channels, word k of each) per micro-tile, 24 accumulators as in
 // block32; the tile's outputs are finished from registers: 8 channels of one pixel per
 // vpmovqd, stored contiguously in the NHWC output. The output type OT is a template
-// parameter and the call's fields are copied to a local (DirectArgs) so the finishing
+// parameter, and direct() works on a local copy of the call's fields, so the finishing
 // code neither branches on the type nor reloads fields that output stores could alias.
-struct DirectArgs {
-  const uint64_t* panel;
-  const uint64_t* wq;
-  int64_t kw;
-  int32_t kt;
-  const int32_t* const* corr;
-  int64_t corr_off;
-  int32_t* oi;
-  float* of;
-  uint8_t* ob8;
-  int64_t ostride, obstride;
-  const float* alpha;
-  const float* beta;
-  const float* residual;
-};
-
 template <int NP, int OT>
-BG_VPOPCNT inline __attribute__((always_inline)) void direct_tile(const DirectArgs& d, int p0, int c0, int nc) {
+BG_VPOPCNT inline __attribute__((always_inline)) void direct_tile(const XnorDirect& d, int p0, int c0, int nc) {
   __m512i s[NP][4];
 #pragma GCC unroll 6
   for (int i = 0; i < NP; ++i)
@@ -339,7 +318,8 @@ BG_VPOPCNT inline __attribute__((always_inline)) void direct_tile(const DirectAr
 }
 
 template <int OT>
-BG_VPOPCNT void direct_ot(const DirectArgs& d, int npix, int nch) {
+BG_VPOPCNT void direct_ot(const XnorDirect& d) {
+  const int npix = d.npix, nch = d.nch;
   for (int c0 = 0; c0 < nch; c0 += 32) {
     const int nc = nch - c0 < 32 ? nch - c0 : 32;
     int p0 = 0;
@@ -356,14 +336,13 @@ BG_VPOPCNT void direct_ot(const DirectArgs& d, int npix, int nch) {
 }
 
 BG_VPOPCNT void direct(const XnorDirect& x) {
-  const DirectArgs d{x.panel, x.wq,  x.kw,      x.kt,       x.corr,  x.corr_off, x.oi,
-                     x.of,    x.ob8, x.ostride, x.obstride, x.alpha, x.beta,     x.residual};
-  if (x.out_type == 0)
-    direct_ot<0>(d, x.npix, x.nch);
-  else if (x.out_type == 1)
-    direct_ot<1>(d, x.npix, x.nch);
+  const XnorDirect d = x;
+  if (d.out_type == 0)
+    direct_ot<0>(d);
+  else if (d.out_type == 1)
+    direct_ot<1>(d);
   else
-    direct_ot<2>(d, x.npix, x.nch);
+    direct_ot<2>(d);
 }
 
 // Sum of the popcounts of n words, 8 words per vpopcntq (zero-padding corrections).
