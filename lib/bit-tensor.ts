@@ -7,7 +7,7 @@ import type { NativeBuffer } from './binding';
 import { Device, defaultDevice, deviceIndex, deviceName, requireDevice } from './device';
 import { ValidationError, show } from './errors';
 import { native } from './loader';
-import { shapeSize, trackResource } from './tensor';
+import { copyInto, shapeSize, trackResource } from './tensor';
 
 /**
  * How a {@link BitTensor} packs its values. In every layout a packed row holds `k`
@@ -157,15 +157,8 @@ export class BitTensor {
   to(device: Device): BitTensor {
     const index = deviceIndex(device);
     requireDevice(index);
-    const src = this.buffer;
-    const out = allocBitTensor(this.shape, this.layout, index);
-    try {
-      native().binding.copy(out.buffer, src);
-    } catch (e) {
-      out.dispose();
-      throw e;
-    }
-    return out;
+    const src = this.buffer; // throws if disposed, before anything is allocated
+    return copyInto(src, allocBitTensor(this.shape, this.layout, index));
   }
 
   /** Frees the memory now. Calling it again does nothing. */

@@ -36,6 +36,20 @@ function dtypeOf(data: unknown, half?: unknown): DType {
 }
 
 /** Checks a shape and returns its element count. @internal */
+/**
+ * Copies the bytes of `src` into the freshly allocated `out` and returns it; frees `out`
+ * if the copy fails. The `to()` of Tensor and BitTensor. @internal
+ */
+export function copyInto<T extends { readonly buffer: NativeBuffer; dispose(): void }>(src: NativeBuffer, out: T): T {
+  try {
+    native().binding.copy(out.buffer, src);
+  } catch (e) {
+    out.dispose();
+    throw e;
+  }
+  return out;
+}
+
 export function shapeSize(shape: unknown, name = 'shape'): number {
   if (!Array.isArray(shape)) throw new ValidationError(`${name} must be an array of non-negative integers`, 'BITGRAD_INVALID_SHAPE');
   let n = 1;
@@ -226,15 +240,8 @@ export class Tensor<D extends DType = DType> {
   to(device: Device): Tensor<D> {
     const index = deviceIndex(device);
     requireDevice(index);
-    const src = this.buffer;
-    const out = allocTensor(this.shape, this.dtype, index);
-    try {
-      native().binding.copy(out.buffer, src);
-    } catch (e) {
-      out.dispose();
-      throw e;
-    }
-    return out;
+    const src = this.buffer; // throws if disposed, before anything is allocated
+    return copyInto(src, allocTensor(this.shape, this.dtype, index));
   }
 
   /** Frees the memory now. Calling it again does nothing. */
