@@ -295,6 +295,7 @@ __global__ void __launch_bounds__(kThreads) batch_finish(const BatchParams k, in
     if (loss) *loss = static_cast<float>(1.0 - m);
     k.coef[0] = dtp - dfn;
     k.coef[1] = dfp - dtn;
+    k.coef[2] = 0.0;  // batch_grad loads all three: keep the scratch read initialized
   } else {
     double total, cf, cd, cs;
     rl::tri_coef<double>(v[0] / nn, v[1] / nn, v[2] / nn, k.prm.detach != 0, total, cf, cd, cs);

@@ -48,7 +48,14 @@ struct Params {
 };
 
 struct LseOp {
-  __device__ __forceinline__ Lse<float> operator()(const Lse<float>& p, const Lse<float>& q) const { return lse_combine(p, q); }
+  // A lane whose elements are all NaN / -inf keeps m = -inf with d = NaN, and lse_combine
+  // returns the other side for m = -inf: without these tests a NaN logit would vanish
+  // (the CPU's sequential lse_add gives NaN).
+  __device__ __forceinline__ Lse<float> operator()(const Lse<float>& p, const Lse<float>& q) const {
+    if (p.d != p.d) return p;
+    if (q.d != q.d) return q;
+    return lse_combine(p, q);
+  }
 };
 struct LaeOp {
   __device__ __forceinline__ float operator()(float p, float q) const { return logaddexp(p, q); }
@@ -86,6 +93,11 @@ __device__ __forceinline__ float wsum(Smem& sm, int w, float v) {
   float r = WR(sm.w[w].f).Sum(v);
   __syncwarp();
   return __shfl_sync(kFull, r, 0);
+}
+// Double sum over the warp, fixed tree, the result broadcast from lane 0.
+__device__ __forceinline__ double wsum_d(double v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(kFull, v, o);
+  return __shfl_sync(kFull, v, 0);
 }
 __device__ __forceinline__ float wmin(Smem& sm, int w, float v) {
   float r = WR(sm.w[w].f).Reduce(v, MinOp());
@@ -220,21 +232,26 @@ __device__ float row_loss(Params& p, Smem& sm, int w, int lane, int64_t r, float
   const int y = a.target ? a.target[r] : 0;
   switch (a.kind) {
     case RowLossKind::ZLoss: {
-      float sum = 0.0f;
+      // Moments in double: a float mean of an all-equal row often misses the value by an
+      // ulp, and dividing that residue by sigma (~1e-12) gives z of order 1 where the CPU
+      // has z = 0; near-constant rows lose most digits of sigma the same way.
+      const double Kd = static_cast<double>(C);
+      double sum = 0.0;
       for (int64_t k = lane; k < C; k += 32) sum += x[k];
-      const float mu = wsum(sm, w, sum) / K;
-      float ss = 0.0f;
+      const double mu = wsum_d(sum) / Kd;
+      double ss = 0.0;
       for (int64_t k = lane; k < C; k += 32) {
-        const float d = x[k] - mu;
+        const double d = x[k] - mu;
         ss += d * d;
       }
-      const float sigma = sqrtf(wsum(sm, w, ss) / K) + 1e-12f;
-      const float zc = (x[y] - mu) / sigma;
+      const double sigma = sqrt(wsum_d(ss) / Kd) + 1e-12;
+      const float zc = static_cast<float>((x[y] - mu) / sigma);
       float loss, coef;
       zloss_finish<float>(zc, a.p0, a.p1, &loss, &coef);
       if (g) {
-        const float cs = s * coef / sigma;
-        for (int64_t k = lane; k < C; k += 32) g[k] = zloss_grad<float>(cs, zc, (x[k] - mu) / sigma, k == y, 1.0f / K);
+        const float cs = static_cast<float>(s * coef / sigma);
+        for (int64_t k = lane; k < C; k += 32)
+          g[k] = zloss_grad<float>(cs, zc, static_cast<float>((x[k] - mu) / sigma), k == y, 1.0f / K);
       }
       return loss;
     }
@@ -313,14 +330,18 @@ __device__ float row_loss(Params& p, Smem& sm, int w, int lane, int64_t r, float
       const float lt = row_lse(sm, w, lane, t, C, iT);
       int32_t* pi = p.perm + r * C;
       float* R = p.R + r * C;
-      // rank: y first, then descending teacher logit, ties by class index
+      // rank: y first, then descending teacher logit, ties by class index. NaN compares
+      // false both ways, which would give two classes one rank and leave a slot of pi
+      // unwritten (then used as an index): it ranks as -inf here (the row is NaN anyway).
       for (int64_t j = lane; j < C; j += 32) {
         int64_t rank = 0;
         if (j != y) {
           rank = 1;
-          const float tj = t[j];
-          for (int64_t i = 0; i < C; ++i)
-            if (i != y && (t[i] > tj || (t[i] == tj && i < j))) ++rank;
+          const float tj = t[j] == t[j] ? t[j] : -INFINITY;
+          for (int64_t i = 0; i < C; ++i) {
+            const float ti = t[i] == t[i] ? t[i] : -INFINITY;
+            if (i != y && (ti > tj || (ti == tj && i < j))) ++rank;
+          }
         }
         pi[rank] = static_cast<int32_t>(j);
       }

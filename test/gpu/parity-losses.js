@@ -88,4 +88,45 @@ cases.push({
   },
 });
 
+// Row-wise losses (cuda/rowwise_losses.cu) at the edges the random cases miss: NaN
+// teacher logits (plackettLuceDistillation ranks the classes by them and must stay a
+// permutation, never an out-of-bounds index) and NaN logits in short rows (each lane then
+// holds only the NaN: the warp logsumexp must not drop it) give NaN rows as on the CPU;
+// all-equal zLoss rows have z = 0 exactly (a float mean's ulp residue over sigma ~ 1e-12
+// would not).
+cases.push({
+  name: 'row-wise losses on CUDA: NaN teacher / logits give NaN rows as the CPU; constant zLoss rows',
+  fn: async (b) => {
+    const L = b.losses;
+    const on = (dev) => (a, shape) => b.tensor(a, shape, { device: dev });
+    const both = async (tag, fn, make, opts) => {
+      const cpu = L[`${fn}Sync`](...make(on('cpu')), opts);
+      const gpu = await L[fn](...make(on('cuda:0')), opts);
+      assertClose(`${tag} loss`, await gpu.loss.data(), cpu.loss.dataSync(), 1e-4, 1e-5);
+      assertClose(`${tag} grad`, await gpu.grad.data(), cpu.grad.dataSync(), 2e-4, 1e-6);
+    };
+    for (const C of [5, 40, 70]) {
+      const N = 4;
+      const x = Float32Array.from({ length: N * C }, (_, i) => 3 * Math.sin(i * 0.7));
+      const t = Float32Array.from({ length: N * C }, (_, i) => 3 * Math.cos(i * 1.3));
+      t.set([NaN, NaN], 1); // row 0: two NaN teachers (equal ranks without the fix)
+      t[2 * C - 1] = NaN; // row 1; rows 2 and 3 stay finite
+      const y = Int32Array.from({ length: N }, (_, i) => (i * 3) % C);
+      await b.scopeAsync(async () => {
+        for (const reduction of ['none', 'sum']) {
+          await both(`pld C=${C} ${reduction}`, 'plackettLuceDistillation', (T) => [T(x, [N, C]), T(t, [N, C]), T(y, [N])], { reduction });
+        }
+        const xn = Float32Array.from(x);
+        xn[2] = NaN;
+        xn[C + C - 1] = NaN;
+        await both(`compSum NaN logit C=${C}`, 'compSumLoss', (T) => [T(xn, [N, C]), T(y, [N])], { reduction: 'none', tau: 0.5 });
+        const tf = Float32Array.from(t, (v) => (Number.isNaN(v) ? 0 : v));
+        await both(`kd NaN logit C=${C}`, 'kdLoss', (T) => [T(xn, [N, C]), T(tf, [N, C])], { reduction: 'none', temperature: 2 });
+        const xc = Float32Array.from({ length: N * C }, (_, i) => [0.1, 3.7, -2.3, 1000.3][Math.floor(i / C)]);
+        await both(`zLoss constant rows C=${C}`, 'zLoss', (T) => [T(xc, [N, C]), T(y, [N])], { reduction: 'none', a: 1.5, b: 0.3 });
+      });
+    }
+  },
+});
+
 module.exports = { cases };

@@ -97,6 +97,9 @@ for (const s of SIZES) {
   shapes.push([65, 257, s]); // K sweeps
 }
 shapes.push([1, 1, 1], [1000, 1000, 4096], [4096, 256, 4096], [257, 4096, 65], [4096, 4096, 256], [1000, 4096, 63]);
+// Several 512-bit stages with a partial last one (the other shapes have one stage or
+// only full ones): 9, 10, 11 and 19 words, odd counts on the 8-byte cp.async variant.
+shapes.push([200, 130, 520], [130, 200, 600], [300, 129, 700], [129, 257, 1153]);
 for (const [m, n, k] of shapes)
   add(`xnor-mma gemm ${m}x${n}x${k} int32 (mma, mma75, core)`, (b) => gemmCase(b, m, n, k, {}, MODES));
 

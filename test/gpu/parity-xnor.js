@@ -52,6 +52,10 @@ for (const g of [
   { n: 2, h: 9, w: 7, c: 65, cout: 13, k: 3, groups: 1, stride: 1, padding: 1, dilation: 1 },
   { n: 1, h: 14, w: 14, c: 256, cout: 70, k: 3, groups: 1, stride: 2, padding: 1, dilation: 1 },
   { n: 3, h: 6, w: 5, c: 130, cout: 10, k: 3, groups: 2, stride: 1, padding: 2, dilation: 2 },
+  // 1x1: GEMM-shaped (the tensor-core path by default on sm_80+), then two that are not.
+  { n: 3, h: 7, w: 9, c: 130, cout: 70, k: 1, groups: 1, stride: 1, padding: 0, dilation: 1 },
+  { n: 2, h: 7, w: 9, c: 130, cout: 70, k: 1, groups: 1, stride: 2, padding: 0, dilation: 1 },
+  { n: 2, h: 5, w: 6, c: 130, cout: 70, k: 1, groups: 2, stride: 1, padding: 0, dilation: 1 },
 ]) {
   for (const padMode of ['zero', 'one'])
     for (const o of OUTS)
