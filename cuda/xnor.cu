@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "../native/math/xnor_epilogue.h"
 #include "device_state.h"
 #include "xnor_mma.h"
 
@@ -70,10 +71,7 @@ __device__ int64_t dot_at(const Geo& g, int64_t p, int64_t co) {
   return k - 2 * pc;
 }
 
-__device__ double affine(const XnorConvArgs& a, int64_t dot, int64_t co) {
-  const double b = a.beta ? static_cast<double>(a.beta[co]) : 0.0;
-  return __dadd_rn(__dmul_rn(static_cast<double>(dot), static_cast<double>(a.alpha[co])), b);
-}
+__device__ float beta_at(const XnorConvArgs& a, int64_t co) { return a.beta ? a.beta[co] : 0.0f; }
 
 __global__ void xnor_values(Geo g) {
   const XnorConvArgs& a = g.a;
@@ -86,7 +84,7 @@ __global__ void xnor_values(Geo g) {
     if (a.out_type == 0) {
       a.out_i32[i] = static_cast<int32_t>(dot);
     } else {
-      float f = __double2float_rn(affine(a, dot, co));
+      float f = xnor_affine(dot, a.alpha[co], beta_at(a, co));
       if (a.residual) f = __fadd_rn(f, a.residual[i]);
       a.out_f32[i] = f;
     }
@@ -103,7 +101,7 @@ __global__ void xnor_bits(Geo g, int64_t ow) {
     uint64_t word = 0;
     for (int b = 0; b < 64 && q * 64 + b < a.cout; ++b) {
       const int64_t co = q * 64 + b;
-      if (affine(a, dot_at(g, p, co), co) >= 0.0) word |= 1ull << b;
+      if (xnor_affine_ge0(dot_at(g, p, co), a.alpha[co], beta_at(a, co))) word |= 1ull << b;
     }
     a.out_bits[i] = word;
   }

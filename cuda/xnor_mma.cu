@@ -9,7 +9,7 @@
 //
 // Scope: xnor_conv calls that are a plain GEMM (xnor.gemm, and 1x1 / stride 1 / no
 // padding / one-group convolutions, which are the same thing), int32 or float output
-// (float = double(dot)·alpha + beta rounded to float, then + residual: the same
+// (float = xnor_affine: fmaf(float(dot), alpha, beta), then + residual: the same
 // explicitly rounded operations as cuda/xnor.cu and the CPU). Bit output, other convs,
 // and K = 0 stay on the CUDA-core kernel; sm_75 devices run xnor_mma75.cu's m8n8k128.
 //
@@ -64,6 +64,7 @@
 #include <cstring>
 #include <string>
 
+#include "../native/math/xnor_epilogue.h"
 #include "device_state.h"
 #include "xnor_mma.h"
 
@@ -293,14 +294,11 @@ __global__ void __launch_bounds__(kThreads, 2) xnor_mma_kernel(MmaArgs p) {
             if (two) p.out_i32[o + 1] = static_cast<int32_t>(d1);
           }
         } else {
-          const double b0 = p.beta ? static_cast<double>(p.beta[c]) : 0.0;
-          float f0 = __double2float_rn(__dadd_rn(__dmul_rn(static_cast<double>(d0), static_cast<double>(p.alpha[c])), b0));
+          float f0 = xnor_affine(d0, p.alpha[c], p.beta ? p.beta[c] : 0.0f);
           if (p.residual) f0 = __fadd_rn(f0, p.residual[o]);
           p.out_f32[o] = f0;
           if (two) {
-            const double b1 = p.beta ? static_cast<double>(p.beta[c + 1]) : 0.0;
-            float f1 =
-                __double2float_rn(__dadd_rn(__dmul_rn(static_cast<double>(d1), static_cast<double>(p.alpha[c + 1])), b1));
+            float f1 = xnor_affine(d1, p.alpha[c + 1], p.beta ? p.beta[c + 1] : 0.0f);
             if (p.residual) f1 = __fadd_rn(f1, p.residual[o + 1]);
             p.out_f32[o + 1] = f1;
           }

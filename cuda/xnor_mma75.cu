@@ -6,7 +6,7 @@
 // reached there only when forced, to test it (BITGRAD_XNOR_CUDA=mma75).
 //
 // Scope as xnor_mma.cu: GEMM-shaped xnor_conv calls, int32 or float output (float =
-// double(dot)·alpha + beta rounded to float, then + residual).
+// fmaf(float(dot), alpha, beta), then + residual).
 //
 // Tiling: 64 x 64 outputs per block, 128 threads = 4 warps as 2 (M) x 2 (N), warp tile
 // 32 x 32 = 4 x 4 MMAs of m8n8; K in stages of 512 bits (8 words) staged through
@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../native/math/xnor_epilogue.h"
 #include "device_state.h"
 #include "xnor_mma.h"
 
@@ -163,8 +164,7 @@ __global__ void __launch_bounds__(kThreads) xnor_mma75_kernel(Args p) {
         if (p.out_type == 0) {
           p.out_i32[o] = static_cast<int32_t>(d);
         } else {
-          const double b = p.beta ? static_cast<double>(p.beta[c]) : 0.0;
-          float f = __double2float_rn(__dadd_rn(__dmul_rn(static_cast<double>(d), static_cast<double>(p.alpha[c])), b));
+          float f = xnor_affine(d, p.alpha[c], p.beta ? p.beta[c] : 0.0f);
           if (p.residual) f = __fadd_rn(f, p.residual[o]);
           p.out_f32[o] = f;
         }

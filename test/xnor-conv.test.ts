@@ -4,7 +4,7 @@
 // epilogues against float64; coded errors.
 import * as bitgrad from '../lib';
 import { rejected, thrown } from './helpers';
-import { ConvGeom, expectSameInts, expectSameWords, outDims, packFlags, randomFloats, refConv, signs } from './xnor-ref';
+import { ConvGeom, expectSameInts, expectSameWords, fmaf32, outDims, packFlags, randomFloats, refConv, signs } from './xnor-ref';
 
 const { packSync } = bitgrad.binarize;
 const { conv2d, conv2dSync } = bitgrad.xnor;
@@ -78,6 +78,27 @@ test('1 and 2 threads, sync and async, every path: identical integers on a ResNe
     }
   x.dispose();
   w.dispose();
+});
+
+test('small images: a panel shared by several threads is built by all of them, word-aligned or not', () => {
+  // One pixel block per group and more threads than groups: each panel's taps are split
+  // across threads. Groups of 35 channels start mid-word (the shifted build).
+  for (const g of [geom({ n: 1, h: 7, w: 7, c: 128, cout: 96, padMode: 'zero' }), geom({ n: 1, h: 5, w: 5, c: 105, cout: 300, groups: 3 })]) {
+    const xf = randomFloats(11, g.n * g.h * g.w * g.c);
+    const wf = randomFloats(12, g.cout * 9 * (g.c / g.groups));
+    const x = packSync(xf, { layout: 'nhwc', shape: [g.n, g.h, g.w, g.c] });
+    const w = packSync(wf, { layout: 'weights', shape: [g.cout, 3, 3, g.c / g.groups] });
+    const ref = refConv(signs(xf), signs(wf), g);
+    for (const threads of [1, 2, 3, 4]) {
+      bitgrad.setNumThreads(threads);
+      const out = conv2dSync(x, w, { padding: 1, padMode: g.padMode, groups: g.groups });
+      expectSameInts(out.dataSync() as Int32Array, ref, `groups ${g.groups}, ${threads} threads`);
+      out.dispose();
+    }
+    x.dispose();
+    w.dispose();
+  }
+  bitgrad.setNumThreads(require('os').cpus().length);
 });
 
 test('cpuKernel follows the forced SIMD path', () => {
@@ -170,7 +191,7 @@ function epilogueTests(label: string, g: ConvGeom, threads: number) {
       const got = out.dataSync() as Float32Array;
       for (let i = 0; i < ref.length; i++) {
         const c = i % g.cout;
-        const want = Math.fround(Math.fround(ref[i] * scale[c] + bias[c]) + residual[i]);
+        const want = Math.fround(fmaf32(ref[i], scale[c], bias[c]) + residual[i]);
         if (got[i] !== want) throw new Error(`element ${i}: got ${got[i]}, want ${want}`);
       }
       out.dispose();

@@ -3,7 +3,7 @@
 // against float64; coded errors.
 import * as bitgrad from '../lib';
 import { rejected, thrown } from './helpers';
-import { expectSameInts, expectSameWords, packFlags, randomFloats, refGemm, signs } from './xnor-ref';
+import { expectSameInts, expectSameWords, fmaf32, packFlags, randomFloats, refGemm, signs } from './xnor-ref';
 
 const { packSync, BitTensor } = bitgrad.binarize;
 const { gemm, gemmSync } = bitgrad.xnor;
@@ -90,7 +90,7 @@ describe('epilogues', () => {
       const got = out.dataSync() as Float32Array;
       for (let i = 0; i < m * n; i++) {
         const c = i % n;
-        const want = Math.fround(Math.fround(acc[i] * scale[c] + bias[c]) + residual[i]);
+        const want = Math.fround(fmaf32(acc[i], scale[c], bias[c]) + residual[i]);
         if (got[i] !== want) throw new Error(`element ${i}: got ${got[i]}, want ${want}`);
       }
       out.dispose();
@@ -120,12 +120,30 @@ describe('epilogues', () => {
       }
     });
 
+  test('float rounds acc * scale + bias once (fmaf), on every path', () => {
+    // acc = 3, scale = 1 + 2^-23, bias = -2^-60: the exact value is 3 + 1.5 ulp - tiny,
+    // which rounds to 3 + 1 ulp; through float64 first it would become the tie 3 + 1.5 ulp
+    // and round to even, 3 + 2 ulp.
+    const ones = bitgrad.binarize.packSync(new Float32Array(3).fill(1), { layout: 'rows', shape: [1, 3] });
+    const s = Math.fround(1 + 2 ** -23);
+    const want = Math.fround(3 + 2 ** -22);
+    expect(fmaf32(3, s, -(2 ** -60))).toBe(want);
+    expect(Math.fround(3 * s - 2 ** -60)).not.toBe(want);
+    for (const path of PATHS) {
+      bitgrad.setSimd(path);
+      const out = gemmSync(ones, ones, { outputType: 'float', scale: s, bias: -(2 ** -60) });
+      expect([path, out.dataSync()[0]]).toEqual([path, want]);
+      out.dispose();
+    }
+    ones.dispose();
+  });
+
   test('scale and bias as tensors', () => {
     const st = bitgrad.tensor(scale, [n], { device: 'cpu' });
     const bt = bitgrad.tensor(bias, [n], { device: 'cpu' });
     const out = gemmSync(a, b, { outputType: 'float', scale: st, bias: bt });
     const got = out.dataSync() as Float32Array;
-    for (let i = 0; i < m * n; i++) expect(got[i]).toBe(Math.fround(acc[i] * scale[i % n] + bias[i % n]));
+    for (let i = 0; i < m * n; i++) expect(got[i]).toBe(fmaf32(acc[i], scale[i % n], bias[i % n]));
     out.dispose();
     st.dispose();
     bt.dispose();

@@ -3,6 +3,26 @@
 // and the float64 epilogues.
 import { rng } from './helpers';
 
+const f64 = new Float64Array(1);
+const u64 = new BigUint64Array(f64.buffer);
+
+/**
+ * The 'float' epilogue: fmaf(float32(acc), scale, bias), one rounding to float32 of the
+ * exact value. The product of two 24-bit significands is exact in float64; the sum's
+ * rounding error (TwoSum) makes the float64 sum round-to-odd, after which rounding to
+ * float32 is the single correct rounding (float64 has more than 24 + 2 bits).
+ */
+export function fmaf32(acc: number, scale: number, bias: number): number {
+  const p = Math.fround(acc) * scale;
+  const s = p + bias;
+  const t = s - p;
+  const err = p - (s - t) + (bias - t);
+  if (err === 0 || !Number.isFinite(s)) return Math.fround(s);
+  f64[0] = s;
+  if ((u64[0] & 1n) === 0n) u64[0] += err > 0 === s > 0 ? 1n : -1n;
+  return Math.fround(f64[0]);
+}
+
 /** n random values in [-1, 1) (packing keeps only the sign, so these are ±1 after binarizing). */
 export function randomFloats(seed: number, n: number): Float32Array {
   const r = rng(seed);

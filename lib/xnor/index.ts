@@ -33,9 +33,11 @@ export type ChannelVector = number | Float32Array | Tensor;
  * Fused epilogue options shared by {@link gemm} and {@link conv2d}. With `acc` the exact
  * ±1 dot product of output channel `c`:
  * - `'int32'` (default): `acc` itself.
- * - `'float'`: `acc · scale[c] + bias[c]`, computed in float64 and rounded to float32,
- *   then `+ residual` (float32 add) when given.
- * - `'bits'`: bit 1 (+1) where `acc · scale[c] + bias[c] >= 0` (float64), packed along
+ * - `'float'`: `fmaf(acc, scale[c], bias[c])`: `acc · scale[c] + bias[c]` rounded once
+ *   to float32 (exact rounding for |acc| ≤ 2^24, i.e. K up to 16 M bits; above that `acc`
+ *   is first rounded to float32), then `+ residual` (float32 add) when given. The same
+ *   bits on every CPU path and on CUDA.
+ * - `'bits'`: bit 1 (+1) where `acc · scale[c] + bias[c] >= 0` (the exact sign), packed along
  *   the channels for the next layer; a negative scale flips the comparison by
  *   construction.
  */
@@ -385,8 +387,8 @@ function linearGeometry(xv: unknown, wv: unknown, alpha: unknown, rawOpts: unkno
  * with `x` a `'rows'` BitTensor `[M, K]` (leading dims flatten into M), `w` a `'rows'`
  * BitTensor `[N, K]` (one row per output feature) and `alpha` the per-feature scale
  * (XNOR-Net's mean |W|, or learned). Returns float32 `[M, N]`; this is {@link gemm}
- * with the fused float epilogue (exact integer dot, then float64 scale and bias rounded
- * to float32). Backward: {@link linearBackward}.
+ * with the fused float epilogue (exact integer dot, then scale and bias in one float32
+ * FMA). Backward: {@link linearBackward}.
  *
  * @throws ValidationError as {@link gemm}; `BITGRAD_SHAPE_MISMATCH` when alpha / bias
  *   do not have N values

@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "../math/xnor_epilogue.h"
 #include "simd.h"
 #include "threadpool.h"
 #include "xnor_kernels.h"
@@ -123,7 +124,7 @@ struct Plan {
 
 // Panel build for a group whose channels start mid-word (build_panel takes the
 // word-aligned ones): each word is funnel-shifted out of two, one pixel at a time.
-void build_panel_shifted(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
+void build_panel_shifted(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel, int64_t tap0, int64_t tap1) {
   const XnorConvArgs& a = *pl.a;
   const int64_t gw = a.gwords;
   const int64_t off = g * a.cg;
@@ -155,42 +156,43 @@ void build_panel_shifted(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel)
       ++npix;
     }
   }
-  for (int64_t ky = 0; ky < a.kh; ++ky)
-    for (int64_t kx = 0; kx < a.kw; ++kx) {
-      const int64_t dy = ky * a.dh, dx = kx * a.dw;
-      const int64_t toff = (dy * a.wd + dx) * a.xwords;
-      uint64_t* row = panel + (ky * a.kw + kx) * gw * 64;
-      for (int l = 0; l < npix; ++l) {
-        uint64_t* dst = row + l;
-        const int64_t iy = iy0[l] + dy, ix = ix0[l] + dx;
-        if (static_cast<uint64_t>(iy) >= static_cast<uint64_t>(a.h) ||
-            static_cast<uint64_t>(ix) >= static_cast<uint64_t>(a.wd)) {
-          for (int64_t j = 0; j < gw; ++j) dst[j * 64] = j == gw - 1 ? last_mask : ~uint64_t{0};
-          continue;
-        }
-        const uint64_t* src = a.x + base[l] + toff;
-        const int64_t avail = a.xwords - w0;  // words readable from src
-        for (int64_t j = 0; j < gw; ++j) {
-          const uint64_t lo = src[j] >> bs;
-          const uint64_t hi = j + 1 < avail ? src[j + 1] << (64 - bs) : 0;
-          dst[j * 64] = (lo | hi) & (j == gw - 1 ? last_mask : ~uint64_t{0});
-        }
+  for (int64_t tap = tap0; tap < tap1; ++tap) {
+    const int64_t ky = tap / a.kw, kx = tap % a.kw;
+    const int64_t dy = ky * a.dh, dx = kx * a.dw;
+    const int64_t toff = (dy * a.wd + dx) * a.xwords;
+    uint64_t* row = panel + tap * gw * 64;
+    for (int l = 0; l < npix; ++l) {
+      uint64_t* dst = row + l;
+      const int64_t iy = iy0[l] + dy, ix = ix0[l] + dx;
+      if (static_cast<uint64_t>(iy) >= static_cast<uint64_t>(a.h) ||
+          static_cast<uint64_t>(ix) >= static_cast<uint64_t>(a.wd)) {
+        for (int64_t j = 0; j < gw; ++j) dst[j * 64] = j == gw - 1 ? last_mask : ~uint64_t{0};
+        continue;
+      }
+      const uint64_t* src = a.x + base[l] + toff;
+      const int64_t avail = a.xwords - w0;  // words readable from src
+      for (int64_t j = 0; j < gw; ++j) {
+        const uint64_t lo = src[j] >> bs;
+        const uint64_t hi = j + 1 < avail ? src[j + 1] << (64 - bs) : 0;
+        dst[j * 64] = (lo | hi) & (j == gw - 1 ? last_mask : ~uint64_t{0});
       }
     }
+  }
   for (int64_t l = npix; l < 64; ++l)
-    for (int64_t k = 0; k < pl.Kw; ++k) panel[k * 64 + l] = 0;
+    for (int64_t k = tap0 * gw; k < tap1 * gw; ++k) panel[k * 64 + l] = 0;
 }
 
 // Word-aligned groups (the common case: groups = 1, or channels per group a multiple of
 // 64): the block's pixels are cut into runs that share an output row, and for each tap
 // a run is a prefix and a suffix outside the image (filled) around one strided copy, so
 // the per-pixel bounds test and index arithmetic of the generic build leave the inner
-// loop; with stride 1 and one word per pixel the copy is a memcpy.
-void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
+// loop; with stride 1 and one word per pixel the copy is a memcpy. Only taps [tap0, tap1)
+// are built, so that several threads can share one panel's build.
+void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel, int64_t tap0, int64_t tap1) {
   const XnorConvArgs& a = *pl.a;
   const int64_t off = g * a.cg;
   if (off & 63) {
-    build_panel_shifted(pl, g, pb, panel);
+    build_panel_shifted(pl, g, pb, panel, tap0, tap1);
     return;
   }
   const int64_t gw = a.gwords;
@@ -221,48 +223,48 @@ void build_panel(const Plan& pl, int64_t g, int64_t pb, uint64_t* panel) {
     }
   }
   const int64_t pstride = a.sw * a.xwords;  // words between neighbouring pixels of a run
-  for (int64_t ky = 0; ky < a.kh; ++ky)
-    for (int64_t kx = 0; kx < a.kw; ++kx) {
-      uint64_t* row = panel + (ky * a.kw + kx) * gw * 64;
-      for (int r = 0; r < nrun; ++r) {
-        const Run& run = runs[r];
-        const int64_t iy = run.oy * a.sh - a.ph + ky * a.dh;
-        // Valid pixels of the run: 0 <= (ox0 + i) * sw - pw + kx * dw < wd.
-        const int64_t ix0 = run.ox0 * a.sw - a.pw + kx * a.dw;
-        int64_t lo = 0, hi = 0;
-        if (static_cast<uint64_t>(iy) < static_cast<uint64_t>(a.h)) {
-          lo = ix0 >= 0 ? 0 : (-ix0 + a.sw - 1) / a.sw;
-          hi = ix0 >= a.wd ? 0 : (a.wd - ix0 + a.sw - 1) / a.sw;
-          if (hi > run.len) hi = run.len;
-          if (lo > hi) lo = hi;
-        }
-        uint64_t* dst = row + run.l0;
+  for (int64_t tap = tap0; tap < tap1; ++tap) {
+    const int64_t ky = tap / a.kw, kx = tap % a.kw;
+    uint64_t* row = panel + tap * gw * 64;
+    for (int r = 0; r < nrun; ++r) {
+      const Run& run = runs[r];
+      const int64_t iy = run.oy * a.sh - a.ph + ky * a.dh;
+      // Valid pixels of the run: 0 <= (ox0 + i) * sw - pw + kx * dw < wd.
+      const int64_t ix0 = run.ox0 * a.sw - a.pw + kx * a.dw;
+      int64_t lo = 0, hi = 0;
+      if (static_cast<uint64_t>(iy) < static_cast<uint64_t>(a.h)) {
+        lo = ix0 >= 0 ? 0 : (-ix0 + a.sw - 1) / a.sw;
+        hi = ix0 >= a.wd ? 0 : (a.wd - ix0 + a.sw - 1) / a.sw;
+        if (hi > run.len) hi = run.len;
+        if (lo > hi) lo = hi;
+      }
+      uint64_t* dst = row + run.l0;
+      for (int64_t j = 0; j < gw; ++j) {
+        const uint64_t fillw = j == gw - 1 ? last_mask : ~uint64_t{0};
+        uint64_t* d = dst + j * 64;
+        for (int64_t i = 0; i < lo; ++i) d[i] = fillw;
+        for (int64_t i = hi > lo ? hi : lo; i < run.len; ++i) d[i] = fillw;
+      }
+      if (hi <= lo) continue;
+      const uint64_t* src = a.x + ((run.ni * a.h + iy) * a.wd + ix0 + lo * a.sw) * a.xwords + w0;
+      const int64_t n = hi - lo;
+      if (gw == 1 && pstride == 1) {
+        std::memcpy(dst + lo, src, static_cast<size_t>(n) * 8);
+      } else {
         for (int64_t j = 0; j < gw; ++j) {
-          const uint64_t fillw = j == gw - 1 ? last_mask : ~uint64_t{0};
-          uint64_t* d = dst + j * 64;
-          for (int64_t i = 0; i < lo; ++i) d[i] = fillw;
-          for (int64_t i = hi > lo ? hi : lo; i < run.len; ++i) d[i] = fillw;
-        }
-        if (hi <= lo) continue;
-        const uint64_t* src = a.x + ((run.ni * a.h + iy) * a.wd + ix0 + lo * a.sw) * a.xwords + w0;
-        const int64_t n = hi - lo;
-        if (gw == 1 && pstride == 1) {
-          std::memcpy(dst + lo, src, static_cast<size_t>(n) * 8);
-        } else {
-          for (int64_t j = 0; j < gw; ++j) {
-            uint64_t* d = dst + j * 64 + lo;
-            const uint64_t* sj = src + j;
-            for (int64_t i = 0; i < n; ++i) d[i] = sj[i * pstride];
-          }
-        }
-        if (mask_last) {
-          uint64_t* d = dst + (gw - 1) * 64 + lo;
-          for (int64_t i = 0; i < n; ++i) d[i] &= last_mask;
+          uint64_t* d = dst + j * 64 + lo;
+          const uint64_t* sj = src + j;
+          for (int64_t i = 0; i < n; ++i) d[i] = sj[i * pstride];
         }
       }
+      if (mask_last) {
+        uint64_t* d = dst + (gw - 1) * 64 + lo;
+        for (int64_t i = 0; i < n; ++i) d[i] &= last_mask;
+      }
     }
+  }
   if (npix < 64)
-    for (int64_t k = 0; k < pl.Kw; ++k) std::memset(panel + k * 64 + npix, 0, static_cast<size_t>(64 - npix) * 8);
+    for (int64_t k = tap0 * gw; k < tap1 * gw; ++k) std::memset(panel + k * 64 + npix, 0, static_cast<size_t>(64 - npix) * 8);
 }
 
 // Zero padding: the correction rows (null: none) of pixels p0 .. p0 + npix - 1, the
@@ -345,7 +347,7 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
       const float* res = a.residual ? a.residual + base : nullptr;
       for (int64_t c = 0; c < nch; ++c) {
         const int64_t dot = kt - 2 * static_cast<int64_t>(pcl[c * 64]) - (cr ? cr[c] : 0);
-        float f = static_cast<float>(static_cast<double>(dot) * al[c] + (be ? be[c] : 0.0f));
+        float f = xnor_affine(dot, al[c], be ? be[c] : 0.0f);
         if (res) f += res[c];
         o[c] = f;
       }
@@ -355,7 +357,7 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
       const float* be = a.beta ? a.beta + co0 : nullptr;
       for (int64_t c = 0; c < nch; ++c) {
         const int64_t dot = kt - 2 * static_cast<int64_t>(pcl[c * 64]) - (cr ? cr[c] : 0);
-        o[c] = static_cast<double>(dot) * al[c] + (be ? be[c] : 0.0f) >= 0.0 ? 1 : 0;
+        o[c] = xnor_affine_ge0(dot, al[c], be ? be[c] : 0.0f) ? 1 : 0;
       }
     }
   }
@@ -414,7 +416,7 @@ void run_task(const Plan& pl, int64_t task) {
     panel += (g * pl.PB + pb) * Kw1 * 64;
   } else {
     uint64_t* own = panel_buf.get(static_cast<size_t>(Kw1 * 64));
-    build_panel(pl, g, pb, own);
+    build_panel(pl, g, pb, own, 0, pl.taps);
     panel = own;
   }
   if (pl.direct) {
@@ -694,11 +696,19 @@ void xnor_conv(const XnorConvArgs& a) {
   if (pl.chunks > 1) {
     const int64_t Kw1 = pl.Kw > 0 ? pl.Kw : 1;
     uint64_t* sp = shared_panels.get(static_cast<size_t>(base * Kw1 * 64));
-    auto build = [&](int64_t i) { build_panel(pl, i / pl.PB, i % pl.PB, sp + i * Kw1 * 64); };
-    if (parallel && base > 1)
-      parallel_for(static_cast<size_t>(base), [&](size_t i) { build(static_cast<int64_t>(i)); });
+    // Fewer panels than threads (a small image): each panel's taps are split as well, so
+    // no thread waits while another builds the one panel.
+    int64_t splits = parallel && base < threads ? (threads + base - 1) / base : 1;
+    if (splits > pl.taps) splits = pl.taps > 0 ? pl.taps : 1;
+    auto build = [&](int64_t i) {
+      const int64_t pi = i / splits, part = i % splits;
+      build_panel(pl, pi / pl.PB, pi % pl.PB, sp + pi * Kw1 * 64, pl.taps * part / splits, pl.taps * (part + 1) / splits);
+    };
+    const int64_t nbuild = base * splits;
+    if (parallel && nbuild > 1)
+      parallel_for(static_cast<size_t>(nbuild), [&](size_t i) { build(static_cast<int64_t>(i)); });
     else
-      for (int64_t i = 0; i < base; ++i) build(i);
+      for (int64_t i = 0; i < nbuild; ++i) build(i);
     pl.panels = sp;
   }
 

@@ -168,8 +168,9 @@ BG_VPOPCNT inline __attribute__((always_inline)) void transpose16(__m512i r[16])
 
 // Pixel-major epilogue (xnor_kernels.h): 16 channels x 16 pixels of popcounts are
 // transposed in registers, then each pixel's 16 channels are finished and stored with
-// one (masked) store. The float math is double like the C++ loop: double(dot) * alpha
-// is exact (|dot| < 2^29), so a contracted multiply-add rounds the same.
+// one (masked) store. Float output is xnor_affine (math/xnor_epilogue.h): one float FMA
+// of float(dot); bits compare the exact value in double like the C++ loop (|dot| < 2^29
+// makes double(dot) * alpha exact).
 BG_VPOPCNT void epilogue(const XnorEpi& e) {
   const __m512i kt = _mm512_set1_epi32(e.kt);
   // Packed bits: each 16-channel group's mask is one uint16 of the pixel's words, so
@@ -178,9 +179,6 @@ BG_VPOPCNT void epilogue(const XnorEpi& e) {
     const uint64_t zero = 0;
     for (int64_t i = 0; i < e.npix * e.owords; ++i) __builtin_memcpy(e.obits + i, &zero, 8);
   }
-  // |dot| <= kt <= 2^24: float(dot) is exact, so one float FMA rounds
-  // double(dot) * alpha + beta (exact product, one rounding) to the same float.
-  const bool f32_fma = e.out_type == 1 && e.kt <= (1 << 24);
   for (int c0 = 0; c0 < e.nch; c0 += 16) {
     const int nc = e.nch - c0 < 16 ? e.nch - c0 : 16;
     const __mmask16 cm = static_cast<__mmask16>(nc == 16 ? 0xffffu : (1u << nc) - 1);
@@ -214,7 +212,7 @@ BG_VPOPCNT void epilogue(const XnorEpi& e) {
           _mm512_mask_storeu_epi32(e.oi + off, cm, d);
           continue;
         }
-        if (f32_fma) {
+        if (e.out_type == 1) {
           __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), alf, bef);
           if (e.residual) f = _mm512_add_ps(f, _mm512_maskz_loadu_ps(cm, e.residual + off));
           _mm512_mask_storeu_ps(e.of + off, cm, f);
@@ -224,20 +222,14 @@ BG_VPOPCNT void epilogue(const XnorEpi& e) {
         const __m512d d1 = _mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(d, 1));
         const __m512d v0 = _mm512_add_pd(_mm512_mul_pd(d0, al0), be0);
         const __m512d v1 = _mm512_add_pd(_mm512_mul_pd(d1, al1), be1);
-        if (e.out_type == 1) {
-          __m512 f = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(v0)), _mm512_cvtpd_ps(v1), 1);
-          if (e.residual) f = _mm512_add_ps(f, _mm512_maskz_loadu_ps(cm, e.residual + off));
-          _mm512_mask_storeu_ps(e.of + off, cm, f);
+        const __mmask8 g0 = _mm512_cmp_pd_mask(v0, _mm512_setzero_pd(), _CMP_GE_OQ);
+        const __mmask8 g1 = _mm512_cmp_pd_mask(v1, _mm512_setzero_pd(), _CMP_GE_OQ);
+        const __mmask16 gm = static_cast<__mmask16>(static_cast<unsigned>(g0) | (static_cast<unsigned>(g1) << 8));
+        if (e.obits) {
+          const uint16_t v = static_cast<uint16_t>(gm & cm);
+          __builtin_memcpy(reinterpret_cast<uint8_t*>(e.obits + (l0 + l) * e.owords) + (c0 >> 3), &v, 2);
         } else {
-          const __mmask8 g0 = _mm512_cmp_pd_mask(v0, _mm512_setzero_pd(), _CMP_GE_OQ);
-          const __mmask8 g1 = _mm512_cmp_pd_mask(v1, _mm512_setzero_pd(), _CMP_GE_OQ);
-          const __mmask16 gm = static_cast<__mmask16>(static_cast<unsigned>(g0) | (static_cast<unsigned>(g1) << 8));
-          if (e.obits) {
-            const uint16_t v = static_cast<uint16_t>(gm & cm);
-            __builtin_memcpy(reinterpret_cast<uint8_t*>(e.obits + (l0 + l) * e.owords) + (c0 >> 3), &v, 2);
-          } else {
-            _mm_mask_storeu_epi8(e.ob + off, cm, _mm_maskz_mov_epi8(gm, _mm_set1_epi8(1)));
-          }
+          _mm_mask_storeu_epi8(e.ob + off, cm, _mm_maskz_mov_epi8(gm, _mm_set1_epi8(1)));
         }
       }
     }

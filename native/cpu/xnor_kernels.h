@@ -13,9 +13,9 @@ namespace cpu {
 
 // One 64-pixel block of the conv / GEMM epilogue (xnor.cpp): for pixel l < npix and
 // channel c < nch, dot = kt - 2 * pc[c * 64 + l] - (corr[l] ? corr[l][corr_off + c] : 0), then
-// out_type 0: oi[l * ostride + c] = dot; 1: of[...] = float(double(dot) * alpha[c] +
-// beta[c]) (+ residual[l * ostride + c]); 2: ob[...] = double(dot) * alpha[c] + beta[c] >= 0.
-// Callers guarantee |dot| < 2^29 (so double(dot) * alpha is exact).
+// out_type 0: oi[l * ostride + c] = dot; 1: of[...] = xnor_affine(dot, alpha[c], beta[c])
+// (+ residual[l * ostride + c]); 2: ob[...] = xnor_affine_ge0(dot, alpha[c], beta[c])
+// (math/xnor_epilogue.h). Callers guarantee |dot| < 2^29.
 struct XnorEpi {
   const uint32_t* pc = nullptr;
   int npix = 0, nch = 0;
