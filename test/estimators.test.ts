@@ -322,6 +322,53 @@ describe('SIMD paths and threads', () => {
       }
     }
   });
+  test('outputs of 32 MiB or more (streaming stores) equal the op on slices, aligned or not, every path', () => {
+    // 8.5 M floats: past the default BITGRAD_STREAM_MIN_MB; each 1 M-float slice is
+    // below it, so the slices take the ordinary stores. Elementwise, so the slices give
+    // exactly the whole op's values; dalpha over the whole is compared to its float64 sum
+    // of the slices' sums.
+    const n = 8_500_003;
+    const slice = 1 << 20;
+    const r = rng(31);
+    const x = uniform(r, n, -2, 2);
+    const g = uniform(r, n, -1, 1);
+    const best = bitgrad.backend().cpu.simdBest;
+    const paths = (['avx2', 'avx512'] as const).filter((p) => p === 'avx2' || best === 'avx512');
+    const same = (a: Float32Array, b: Float32Array, label: string) => {
+      expect(a.length).toBe(b.length);
+      if (Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) !== 0)
+        throw new Error(`${label}: streamed output differs from the sliced one`);
+    };
+    const cases: [string, any, boolean][] = [
+      ['ste', {}, false],
+      ['fda', { n: 13 }, false], // two vectors per step
+      ['rsign', { alpha: 0.05 }, true], // dalpha summed in registers
+      ['elastic', { alpha: 0.5, gradScale: 0.25 }, true], // fixed: the default scale depends on n
+    ];
+    for (const p of paths) {
+      bitgrad.setSimd(p);
+      for (const [name, o, param] of cases) {
+        const e = B[name as 'ste'] as bitgrad.binarize.Estimator<any, any>;
+        const fwant = new Float32Array(n);
+        const bwant = new Float32Array(n);
+        let dsum = 0;
+        for (let s0 = 0; s0 < n; s0 += slice) {
+          const s1 = Math.min(n, s0 + slice);
+          fwant.set(e.forwardSync(x.subarray(s0, s1), o), s0);
+          const b = e.backwardSync(x.subarray(s0, s1), g.subarray(s0, s1), o);
+          bwant.set(b.grad, s0);
+          if (param) dsum += (b.alphaGrad as Float32Array)[0];
+        }
+        for (const shift of [0, 3]) {
+          const into = new Float32Array(n + shift).subarray(shift); // 4 * shift bytes past 64-byte alignment
+          same(e.forwardSync(x, { ...o, into }), fwant, `${p} ${name} forward, shift ${shift}`);
+          const b = e.backwardSync(x, g, { ...o, into });
+          same(b.grad, bwant, `${p} ${name} backward, shift ${shift}`);
+          if (param) expectClose([(b.alphaGrad as Float32Array)[0]], [dsum], 1e-5, 1e-3);
+        }
+      }
+    }
+  });
   test('float32 tensors on the cpu give the Float32Array results', async () => {
     const x = uniform(rng(11), 333, -2, 2);
     const g = uniform(rng(12), 333, -1, 1);

@@ -24,6 +24,9 @@ struct EwBlock {
   double* dsum;
   float a1;
   size_t n;
+  // Store `out` with non-temporal (streaming) stores: set for outputs too large to stay
+  // in cache (stream_stores.h); the values are the same either way.
+  bool stream;
 };
 
 using EwFn = void (*)(const EstParams& p, const EwBlock& b);

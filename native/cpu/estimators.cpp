@@ -20,6 +20,7 @@
 #include "est_kernels.h"
 #include "lane_tree.h"
 #include "simd.h"
+#include "stream_stores.h"
 #include "threadpool.h"
 
 namespace bg {
@@ -131,10 +132,12 @@ void estimator(const EstimatorArgs& a) {
   // kernel sums dL/dparam itself when the partials are fused.
   const bool uniform = has_param && a.param.data != nullptr && (mod == 1 || div >= kUniformRun);
 
+  const bool stream = stream_output(static_cast<size_t>(n) * sizeof(float));
   for_blocks(blocks, n, [&](int64_t k) {
     const int64_t start = k * kBlock;
     const int64_t len = n - start < kBlock ? n - start : kBlock;
     EwBlock b;
+    b.stream = stream;
     b.x = a.x + start;
     b.a = nullptr;
     b.a1 = 0.0f;

@@ -7,11 +7,15 @@
 //   P::zero_off       lanes outside a tail mask set to 0
 //   P::DAcc, P::dzero, P::dadd(acc, k, v), P::dstore   16 double lanes of a block sum:
 //                     vector k of a 16-element step adds into lanes k kLanes .. + kLanes - 1
+//   P::stream / P::fence   non-temporal store of a full vector to a kLanes * 4-byte
+//                     aligned address, and the store fence that ends a streaming pass
+//                     (vector policies only; EwBlock::stream asks for them)
 // Included by est_block_{scalar,avx2,avx512}.cpp after their vector header. Everything
 // is in an anonymous namespace; the vector policies never instantiate an estimator with
 // float (tails are masked), and nothing here calls an inline std:: function.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "../math/estimators.h"
 #include "est_kernels.h"
@@ -21,8 +25,17 @@ namespace bg {
 namespace cpu {
 namespace {
 
+// A full vector of `out`: streamed (kNT, aligned by the caller) or stored.
+template <class P, bool kNT>
+BG_INLINE void st_out(float* p, typename P::V v) {
+  if constexpr (kNT)
+    P::stream(p, v);
+  else
+    P::st(p, v);
+}
+
 // kUni: the parameter is b.a1 for every element (b.a is null).
-template <class P, class F, bool kFwd, bool kTail, bool kUni>
+template <class P, class F, bool kFwd, bool kTail, bool kUni, bool kNT = false>
 BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask m) {
   using V = typename P::V;
   auto ld = [&](const float* p) { return kTail ? P::ldm(p + i, m) : P::ld(p + i); };
@@ -32,17 +45,23 @@ BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask 
     else
       P::st(p + i, v);
   };
+  auto st_o = [&](V v) {
+    if (kTail)
+      P::stm(b.out + i, v, m);
+    else
+      st_out<P, kNT>(b.out + i, v);
+  };
   const V x = ld(b.x);
   if constexpr (F::kParam) {
     const V a = kUni ? V(b.a1) : ld(b.a);
     if (kFwd) {
       V o;
       f.forward(x, a, o);
-      st(b.out, o);
+      st_o(o);
     } else {
       V dx, da;
       f.backward(x, a, ld(b.g), dx, da);
-      st(b.out, dx);
+      st_o(dx);
       if (b.da) st(b.da, da);
     }
   } else {
@@ -51,7 +70,7 @@ BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask 
       f.forward(x, o);
     else
       f.backward(x, ld(b.g), o);
-    st(b.out, o);
+    st_o(o);
   }
 }
 
@@ -59,7 +78,7 @@ BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask 
 // stored per element (EwBlock::dsum): the sum costs no memory traffic, so the pass runs
 // at the speed of the plain backward. Lanes past the end of the block add nothing (the
 // masked-off lanes are zeroed: x = 0 may give NaN, e.g. q = 0 / 0).
-template <class P, class F, bool kUni>
+template <class P, class F, bool kUni, bool kNT>
 void ew_sum_block(const F& f, const EwBlock& b) {
   using V = typename P::V;
   constexpr size_t kSub = 16 / P::kLanes;
@@ -68,7 +87,7 @@ void ew_sum_block(const F& f, const EwBlock& b) {
   auto step = [&](size_t o, size_t k) {
     V dx, da;
     f.backward(P::ld(b.x + o), kUni ? V(b.a1) : P::ld(b.a + o), P::ld(b.g + o), dx, da);
-    P::st(b.out + o, dx);
+    st_out<P, kNT>(b.out + o, dx);
     P::dadd(acc, k, da);
   };
   const size_t n = b.n;
@@ -90,6 +109,7 @@ void ew_sum_block(const F& f, const EwBlock& b) {
         }
       }
     }
+  if constexpr (kNT) P::fence();
   double l[16];
   P::dstore(acc, l);
   *b.dsum = lane_tree16(l);
@@ -106,24 +126,62 @@ struct ew_has_pair<F, decltype(void(F::kPair))> {
   static constexpr bool value = F::kPair;
 };
 
-template <class P, class F>
+template <class P, class F, bool kNT>
 BG_INLINE void ew_pair_step(const F& f, const EwBlock& b, size_t i) {
   using V = typename P::V;
   const size_t j = i + P::kLanes;
   V d0, d1;
   f.backward2(P::ld(b.x + i), P::ld(b.g + i), P::ld(b.x + j), P::ld(b.g + j), d0, d1);
-  P::st(b.out + i, d0);
-  P::st(b.out + j, d1);
+  st_out<P, kNT>(b.out + i, d0);
+  st_out<P, kNT>(b.out + j, d1);
 }
 
-template <class P, class F, bool kFwd, bool kUni>
+// Floats from b.out to the next vector-aligned address (0 when aligned).
+template <class P>
+BG_INLINE size_t ew_misaligned(const EwBlock& b) {
+  const size_t off = (reinterpret_cast<uintptr_t>(b.out) / sizeof(float)) % P::kLanes;
+  return off ? P::kLanes - off : 0;
+}
+
+// kNT: `out` is streamed; a masked first step reaches its vector alignment (a float
+// array is always 4-byte aligned).
+template <class P, class F, bool kFwd, bool kUni, bool kNT>
 BG_INLINE void ew_loop(const F& f, const EwBlock& b) {
   const size_t n = b.n;
   size_t i = 0;
+  if constexpr (kNT) {
+    const size_t head = ew_misaligned<P>(b) < n ? ew_misaligned<P>(b) : n;
+    if (head) ew_step<P, F, kFwd, true, kUni>(f, b, 0, P::tail(head));
+    i = head;
+  }
   if constexpr (!kFwd && !F::kParam && ew_has_pair<F>::value)
-    for (; i + 2 * P::kLanes <= n; i += 2 * P::kLanes) ew_pair_step<P, F>(f, b, i);
-  for (; i + P::kLanes <= n; i += P::kLanes) ew_step<P, F, kFwd, false, kUni>(f, b, i, typename P::Mask());
+    for (; i + 2 * P::kLanes <= n; i += 2 * P::kLanes) ew_pair_step<P, F, kNT>(f, b, i);
+  for (; i + P::kLanes <= n; i += P::kLanes) ew_step<P, F, kFwd, false, kUni, kNT>(f, b, i, typename P::Mask());
   if (P::kLanes > 1 && i < n) ew_step<P, F, kFwd, true, kUni>(f, b, i, P::tail(n - i));
+  if constexpr (kNT) P::fence();
+}
+
+template <class P, class F, bool kFwd, bool kUni>
+BG_INLINE void ew_loop_any(const F& f, const EwBlock& b) {
+  if constexpr (P::kLanes > 1) {
+    if (b.stream) {
+      ew_loop<P, F, kFwd, kUni, true>(f, b);
+      return;
+    }
+  }
+  ew_loop<P, F, kFwd, kUni, false>(f, b);
+}
+
+// The block sum keeps element i in lane i % 16, so it streams only from an aligned start.
+template <class P, class F, bool kUni>
+BG_INLINE void ew_sum_block_any(const F& f, const EwBlock& b) {
+  if constexpr (P::kLanes > 1) {
+    if (b.stream && ew_misaligned<P>(b) == 0) {
+      ew_sum_block<P, F, kUni, true>(f, b);
+      return;
+    }
+  }
+  ew_sum_block<P, F, kUni, false>(f, b);
 }
 
 template <class P, template <class> class Op, bool kFwd>
@@ -134,16 +192,16 @@ void ew_block(const EstParams& prm, const EwBlock& b) {
     const bool uni = b.a == nullptr;
     if (!kFwd && b.da == nullptr && b.dsum != nullptr) {
       if (uni)
-        ew_sum_block<P, F, true>(f, b);
+        ew_sum_block_any<P, F, true>(f, b);
       else
-        ew_sum_block<P, F, false>(f, b);
+        ew_sum_block_any<P, F, false>(f, b);
     } else if (uni) {
-      ew_loop<P, F, kFwd, true>(f, b);
+      ew_loop_any<P, F, kFwd, true>(f, b);
     } else {
-      ew_loop<P, F, kFwd, false>(f, b);
+      ew_loop_any<P, F, kFwd, false>(f, b);
     }
   } else {
-    ew_loop<P, F, kFwd, false>(f, b);
+    ew_loop_any<P, F, kFwd, false>(f, b);
   }
 }
 
