@@ -122,7 +122,7 @@ gt.dispose();
 b.setNumThreads(os.cpus().length);
 const report = {
   date: new Date().toISOString(),
-  host: { cpus: common.cpuInfo().cores, model: common.cpuInfo().cpu, loadavg: os.loadavg() },
+  host: { ...common.cpuInfo(), loadavg: os.loadavg() },
   simd: b.setSimd('auto').simd,
   floats: n,
   reps,

@@ -48,10 +48,38 @@ function commit(fallback = process.env.BITGRAD_COMMIT || 'unknown') {
   }
 }
 
-/** { cpu: model name, cores: logical CPU count }. */
+// x86 family/model → core generation, for the CPUs this project is measured on (a VM's
+// model name often says only "AMD EPYC"; Zen 4 splits 512-bit operations, Zen 5 does not).
+function microarch(vendor, family, model) {
+  if (vendor !== 'AuthenticAMD') return undefined;
+  if (family === 25) return model >= 0x10 && model <= 0x1f ? 'Zen 4 (Genoa)' : model >= 0x60 ? 'Zen 4' : 'Zen 3';
+  if (family === 26) return 'Zen 5';
+  return undefined;
+}
+
+/**
+ * { cpu: model name, cores: logical CPU count } plus, on Linux x86, the CPUID family and
+ * model, the core generation they name, and whether AVX-512 VPOPCNTDQ is there.
+ */
 function cpuInfo() {
   const cpus = os.cpus();
-  return { cpu: cpus[0] && cpus[0].model, cores: cpus.length };
+  // nodeFlags: bench scripts run with --single-threaded-gc (package.json), because on a
+  // 2-vCPU machine V8's concurrent GC threads otherwise take the second core in the
+  // middle of 2-thread measurements.
+  const info = { cpu: cpus[0] && cpus[0].model, cores: cpus.length, nodeFlags: process.execArgv.join(' ') };
+  try {
+    const text = fs.readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (k) => (new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(text) || [])[1];
+    const family = Number(field('cpu family'));
+    const model = Number(field('model'));
+    if (Number.isFinite(family) && Number.isFinite(model)) {
+      Object.assign(info, { family, model, microarch: microarch(field('vendor_id'), family, model) });
+      info.avx512vpopcntdq = /\bavx512_vpopcntdq\b/.test(field('flags') || '');
+    }
+  } catch {
+    /* not Linux: model name and count only */
+  }
+  return info;
 }
 
 /**
