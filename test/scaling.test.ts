@@ -365,6 +365,45 @@ describe('boundaries, SIMD paths, threads', () => {
       }
     }
   });
+  test('tensors of 32 MiB or more (streamed last stage) equal the op on row slices, every path', () => {
+    // 8.5 M floats in ragged rows: past the default BITGRAD_STREAM_MIN_MB, each 64-row
+    // slice below it. Rows are independent, so the slices give the whole op's bits.
+    const R = 520;
+    const K = 16411;
+    const W = uniform(rng(45), R * K, -1.5, 1.5);
+    const G = uniform(rng(46), R * K, -1, 1);
+    const best = bitgrad.backend().cpu.simdBest;
+    const paths = (['avx2', 'avx512'] as const).filter((p) => best !== 'scalar' && (p === 'avx2' || best === 'avx512'));
+    const cases: [string, bitgrad.binarize.RowBinarizer<any>, any][] = [
+      ['magnitudeAwareSign', B.magnitudeAwareSign, {}],
+      ['magnitudeAwareSign full', B.magnitudeAwareSign, { scaleGrad: 'full' }],
+      ['libraPB', B.libraPB, { t: 2 }],
+      ['multiBasis', B.multiBasis, { bases: 2 }],
+    ];
+    const same = (a: Float32Array, b: Float32Array, label: string) => {
+      if (Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) !== 0)
+        throw new Error(`${label}: the whole tensor differs from its row slices`);
+    };
+    for (const p of paths) {
+      bitgrad.setSimd(p);
+      for (const [name, e, o0] of cases) {
+        const all = e.forwardSync(W, { ...o0, shape: [R, K] });
+        const ball = e.backwardSync(W, G, { ...o0, shape: [R, K] });
+        const fw = new Float32Array(R * K);
+        const bw = new Float32Array(R * K);
+        for (let r0 = 0; r0 < R; r0 += 64) {
+          const r1 = Math.min(R, r0 + 64);
+          const o = { ...o0, shape: [r1 - r0, K] };
+          fw.set(e.forwardSync(W.subarray(r0 * K, r1 * K), o).out, r0 * K);
+          bw.set(e.backwardSync(W.subarray(r0 * K, r1 * K), G.subarray(r0 * K, r1 * K), o).grad, r0 * K);
+        }
+        same(all.out, fw, `${p} ${name} forward`);
+        same(ball.grad, bw, `${p} ${name} backward`);
+      }
+    }
+    bitgrad.setSimd('auto');
+  });
+
   test('every SIMD path and thread count matches the scalar one (ragged rows, large inputs)', async () => {
     const paths = (['avx2', 'avx512'] as const).filter((p) => p === 'avx2' || bitgrad.backend().cpu.simdBest === 'avx512');
     const R = 5;

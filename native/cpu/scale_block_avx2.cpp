@@ -23,6 +23,8 @@ struct PAvx2 {
   static BG_INLINE void st(float* p, F8 v) { v.storeu(p); }
   static BG_INLINE F8 ldm(const float* p, __m256i m) { return F8::load_masked(p, m); }
   static BG_INLINE void stm(float* p, F8 v, __m256i m) { v.store_masked(p, m); }
+  static BG_INLINE void stream(float* p, F8 v) { _mm256_stream_ps(p, v.v); }
+  static BG_INLINE void fence() { _mm_sfence(); }
   static BG_INLINE __m256i tail(size_t k) { return first_lanes8(k); }
   static BG_INLINE F8 zero_off(F8 v, __m256i m) { return _mm256_and_ps(v.v, _mm256_castsi256_ps(m)); }
   // Row-sum lanes (scale_engine.h sc_reduce): vector k of a 16-element step into lanes

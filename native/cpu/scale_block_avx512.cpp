@@ -24,6 +24,8 @@ struct PAvx512 {
   static BG_INLINE void st(float* p, F16 v) { v.storeu(p); }
   static BG_INLINE F16 ldm(const float* p, __mmask16 m) { return F16::load_masked(p, m); }
   static BG_INLINE void stm(float* p, F16 v, __mmask16 m) { v.store_masked(p, m); }
+  static BG_INLINE void stream(float* p, F16 v) { _mm512_stream_ps(p, v.v); }
+  static BG_INLINE void fence() { _mm_sfence(); }
   static BG_INLINE __mmask16 tail(size_t k) { return first_lanes16(k); }
   static BG_INLINE F16 zero_off(F16 v, __mmask16 m) { return _mm512_maskz_mov_ps(m, v.v); }
   // Row-sum lanes (scale_engine.h sc_reduce): one vector per 16-element step, lanes

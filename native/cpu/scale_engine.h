@@ -2,9 +2,11 @@
 // instantiated for every row functor of math/scaling.h with one ISA policy P (the same
 // policy shape as ew_engine.h). Included by scale_block_{scalar,avx2,avx512}.cpp after
 // their vector header; everything is in an anonymous namespace, vector policies never
-// instantiate a functor with float (tails are masked).
+// instantiate a functor with float (tails are masked). Vector policies also have
+// P::stream / P::fence (non-temporal store of an aligned full vector, store fence).
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "../math/scaling.h"
 #include "lane_tree.h"
@@ -14,7 +16,7 @@ namespace bg {
 namespace cpu {
 namespace {
 
-template <class P, class F, int kStage, bool kTail>
+template <class P, class F, int kStage, bool kTail, bool kNT = false>
 BG_INLINE void sc_step(const F& f, const float* x, const float* g, float* out, size_t i, typename P::Mask m) {
   using V = typename P::V;
   auto ld = [&](const float* p) { return kTail ? P::ldm(p + i, m) : P::ld(p + i); };
@@ -26,17 +28,40 @@ BG_INLINE void sc_step(const F& f, const float* x, const float* g, float* out, s
     o = f.grad(xv, ld(g));
   else
     o = f.fin(xv, ld(out));
-  if (kTail)
+  if (kTail) {
     P::stm(out + i, o, m);
-  else
-    P::st(out + i, o);
+  } else {
+    if constexpr (kNT)
+      P::stream(out + i, o);
+    else
+      P::st(out + i, o);
+  }
+}
+
+// kNT: `out` is streamed (ScaleParams::stream); a masked first step reaches its vector
+// alignment.
+template <class P, class F, int kStage, bool kNT>
+BG_INLINE void sc_loop(const F& f, const float* x, const float* g, float* out, size_t n) {
+  size_t i = 0;
+  if constexpr (kNT) {
+    const size_t off = (reinterpret_cast<uintptr_t>(out) / sizeof(float)) % P::kLanes;
+    i = off ? (P::kLanes - off < n ? P::kLanes - off : n) : 0;
+    if (i) sc_step<P, F, kStage, true>(f, x, g, out, 0, P::tail(i));
+  }
+  for (; i + P::kLanes <= n; i += P::kLanes) sc_step<P, F, kStage, false, kNT>(f, x, g, out, i, typename P::Mask());
+  if (P::kLanes > 1 && i < n) sc_step<P, F, kStage, true>(f, x, g, out, i, P::tail(n - i));
+  if constexpr (kNT) P::fence();
 }
 
 template <class P, class F, int kStage>
-BG_INLINE void sc_loop(const F& f, const float* x, const float* g, float* out, size_t n) {
-  size_t i = 0;
-  for (; i + P::kLanes <= n; i += P::kLanes) sc_step<P, F, kStage, false>(f, x, g, out, i, typename P::Mask());
-  if (P::kLanes > 1 && i < n) sc_step<P, F, kStage, true>(f, x, g, out, i, P::tail(n - i));
+BG_INLINE void sc_loop_any(const F& f, bool stream, const float* x, const float* g, float* out, size_t n) {
+  if constexpr (P::kLanes > 1) {
+    if (stream) {
+      sc_loop<P, F, kStage, true>(f, x, g, out, n);
+      return;
+    }
+  }
+  sc_loop<P, F, kStage, false>(f, x, g, out, n);
 }
 
 template <class P, template <class> class Row>
@@ -44,11 +69,11 @@ void sc_piece(const ScaleParams& p, int stage, const float* co, const float* x, 
   using F = Row<typename P::V>;
   const F f(p, co);
   if (stage == kStageFwd)
-    sc_loop<P, F, kStageFwd>(f, x, g, out, n);
+    sc_loop_any<P, F, kStageFwd>(f, p.stream != 0, x, g, out, n);
   else if (stage == kStageGrad)
-    sc_loop<P, F, kStageGrad>(f, x, g, out, n);
+    sc_loop_any<P, F, kStageGrad>(f, p.stream != 0, x, g, out, n);
   else if (F::kFin)
-    sc_loop<P, F, kStageFin>(f, x, g, out, n);
+    sc_loop_any<P, F, kStageFin>(f, p.stream != 0, x, g, out, n);
 }
 
 // Sums of the pairs term(x, g, h, a, b) fills (m of them, at most M) over n elements.

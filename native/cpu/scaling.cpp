@@ -15,6 +15,7 @@
 // clang-format on
 #include "scale_kernels.h"
 #include "simd.h"
+#include "stream_stores.h"
 #include "threadpool.h"
 
 namespace bg {
@@ -80,13 +81,17 @@ std::vector<double> sums(const ScaleArgs& a, const Rows& rw, const float* co, in
   return out;
 }
 
+// fresh: the stage writes lines this op has not written yet and nothing in the op reads
+// them back, so they may stream when the tensor is large (a.params.stream, set by
+// scale_rows); otherwise they stay in cache.
 template <template <class> class Row>
-void run_stage(const ScaleArgs& a, const Rows& rw, const float* co, int stage) {
+void run_stage(const ScaleArgs& a, const Rows& rw, const float* co, int stage, bool fresh) {
   const ScaleFn fn = table().fn[static_cast<int>(a.kind)];
+  ScaleParams prm = a.params;
+  prm.stream = fresh ? a.params.stream : 0;
   rw.each([&](int64_t r, int64_t s, int64_t e) {
     const int64_t off = r * rw.K + s;
-    fn(a.params, stage, co + r * kRowCo, a.x + off, a.g ? a.g + off : nullptr, a.out + off,
-       static_cast<size_t>(e - s));
+    fn(prm, stage, co + r * kRowCo, a.x + off, a.g ? a.g + off : nullptr, a.out + off, static_cast<size_t>(e - s));
   });
 }
 
@@ -194,14 +199,15 @@ template <template <class> class Row>
 void run_kind(const ScaleArgs& a, const Rows& rw, float* co) {
   const int64_t R = rw.R, K = rw.K;
   if (!a.backward) {
-    if (rw.n() > 0) run_stage<Row>(a, rw, co, kStageFwd);
+    if (rw.n() > 0) run_stage<Row>(a, rw, co, kStageFwd, true);
     return;
   }
-  if (rw.n() > 0) run_stage<Row>(a, rw, co, kStageGrad);
   // MeanAbsSign's sum only feeds the 'full' chain-rule term.
   const bool need_terms = Row<float>::kPairs > 0 && !(a.kind == ScaleKind::MeanAbsSign && !a.params.full) &&
                           !(a.kind == ScaleKind::RecuAct && !a.params.training) &&
                           !(a.kind == ScaleKind::MultiBasis && !a.dalpha);
+  // With terms, the sums and the final stage read the local gradients back.
+  if (rw.n() > 0) run_stage<Row>(a, rw, co, kStageGrad, !need_terms);
   if (!need_terms) return;
   const int m = a.kind == ScaleKind::MultiBasis ? 2 * a.params.bases : Row<float>::kPairs;
   std::vector<double> t = sums(a, rw, co, kSumPairs, 0, m);
@@ -240,7 +246,10 @@ void run_kind(const ScaleArgs& a, const Rows& rw, float* co) {
     }
     default: break;
   }
-  if (Row<float>::kFin && rw.n() > 0) run_stage<Row>(a, rw, co, kStageFin);
+  // The final stage rewrites the local gradients in place: their lines are dirty in
+  // cache, and a streaming store would write each line twice (the eviction, then the
+  // store), so it stores normally.
+  if (Row<float>::kFin && rw.n() > 0) run_stage<Row>(a, rw, co, kStageFin, false);
 }
 
 void run_rows(const ScaleArgs& a, const Rows& rw, float* co) {
@@ -291,9 +300,11 @@ void rows_fused(const ScaleArgs& a, const Rows& rw, float* co) {
 
 }  // namespace
 
-void scale_rows(const ScaleArgs& a) {
-  const int kind = static_cast<int>(a.kind);
-  if (kind < 0 || kind >= kScaleCount || a.rows < 0 || a.cols < 0) return;
+void scale_rows(const ScaleArgs& args) {
+  const int kind = static_cast<int>(args.kind);
+  if (kind < 0 || kind >= kScaleCount || args.rows < 0 || args.cols < 0) return;
+  ScaleArgs a = args;
+  a.params.stream = stream_output(static_cast<size_t>(a.rows * a.cols) * sizeof(float)) ? 1 : 0;
   Rows rw{a.rows, a.cols, a.cols > 0 ? (a.cols + kChunk - 1) / kChunk : 0, false};
   std::vector<float> co(static_cast<size_t>(a.rows * kRowCo), 0.0f);
   // Row at a time when there are rows enough to share out and each fits in L2.

@@ -46,6 +46,8 @@ struct ScaleParams {
   float qfac = 1.2039728f;  // ReCU: -ln(2 - 2 tau)
   int bases = 2;         // MultiBasis: 1..4
   int training = 1;      // RecuAct: 1 normalizes by the sample's std (BiBench training), 0 uses x (eval)
+  int stream = 0;        // CPU: this stage writes its output with non-temporal stores (the last
+                         // stage of a large tensor, cpu/stream_stores.h); CUDA ignores it
 };
 
 // Stages of the elementwise passes.
