@@ -359,15 +359,41 @@ describe('SIMD paths and threads', () => {
           bwant.set(b.grad, s0);
           if (param) dsum += (b.alphaGrad as Float32Array)[0];
         }
-        for (const shift of [0, 3]) {
+        let first: number | undefined;
+        for (const shift of [0, 3, 9]) {
           const into = new Float32Array(n + shift).subarray(shift); // 4 * shift bytes past 64-byte alignment
           same(e.forwardSync(x, { ...o, into }), fwant, `${p} ${name} forward, shift ${shift}`);
           const b = e.backwardSync(x, g, { ...o, into });
           same(b.grad, bwant, `${p} ${name} backward, shift ${shift}`);
-          if (param) expectClose([(b.alphaGrad as Float32Array)[0]], [dsum], 1e-5, 1e-3);
+          if (!param) continue;
+          // dalpha is summed in lanes that follow the element index, wherever the
+          // streamed output starts: the same float for every shift.
+          const da = (b.alphaGrad as Float32Array)[0];
+          expectClose([da], [dsum], 1e-5, 1e-3);
+          if (first === undefined) first = da;
+          else expect(da).toBe(first);
         }
       }
     }
+  });
+  test('streamed rsign with per-channel thresholds (NCHW) equals the op per sample', () => {
+    const shape = [2, 4, 1024, 1040]; // 8.5 M floats, 4.3 M per sample
+    const per = 4 * 1024 * 1040;
+    const r = rng(33);
+    const x = uniform(r, 2 * per, -2, 2);
+    const g = uniform(r, 2 * per, -1, 1);
+    const alpha = Float32Array.from([0.1, -0.2, 0.05, 0]);
+    const whole = B.rsign.backwardSync(x, g, { alpha, shape });
+    const da = new Float64Array(4);
+    for (let s0 = 0; s0 < 2; s0++) {
+      const part = B.rsign.backwardSync(x.subarray(s0 * per, (s0 + 1) * per), g.subarray(s0 * per, (s0 + 1) * per), {
+        alpha,
+        shape: [1, 4, 1024, 1040],
+      });
+      expect(Buffer.compare(Buffer.from(part.grad.buffer, part.grad.byteOffset, part.grad.byteLength), Buffer.from(whole.grad.buffer, s0 * per * 4, per * 4))).toBe(0);
+      for (let c = 0; c < 4; c++) da[c] += (part.alphaGrad as Float32Array)[c];
+    }
+    expectClose(whole.alphaGrad as Float32Array, da, 1e-5, 1e-3);
   });
   test('float32 tensors on the cpu give the Float32Array results', async () => {
     const x = uniform(rng(11), 333, -2, 2);

@@ -28,6 +28,13 @@ struct PAvx512 {
   static BG_INLINE void fence() { _mm_sfence(); }
   static BG_INLINE __mmask16 tail(size_t k) { return first_lanes16(k); }
   static BG_INLINE F16 zero_off(F16 v, __mmask16 m) { return _mm512_maskz_mov_ps(m, v.v); }
+  using Rot16 = __m512i;
+  static BG_INLINE __m512i rot16(size_t h) {
+    return _mm512_and_si512(_mm512_sub_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32(static_cast<int>(h))),
+                            _mm512_set1_epi32(15));
+  }
+  static BG_INLINE void rotate16(const F16 (&v)[1], __m512i r, F16 (&out)[1]) { out[0] = _mm512_permutexvar_ps(r, v[0].v); }
   // Block-sum lanes (ew_engine.h ew_sum_block): one vector per 16-element step, lanes
   // 0 .. 7 in v[0], 8 .. 15 in v[1].
   struct DAcc {

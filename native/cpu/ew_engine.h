@@ -9,13 +9,16 @@
 //                     vector k of a 16-element step adds into lanes k kLanes .. + kLanes - 1
 //   P::stream / P::fence   non-temporal store of a full vector to a kLanes * 4-byte
 //                     aligned address, and the store fence that ends a streaming pass
-//                     (vector policies only; EwBlock::stream asks for them)
+//   P::Rot16, P::rot16(h), P::rotate16(v, r, out)   the 16-lane rotation of a step's
+//                     vectors: out lane L takes step element (L - h) mod 16
+//                     (the last two lines: vector policies only; EwBlock::stream asks for them)
 // Included by est_block_{scalar,avx2,avx512}.cpp after their vector header. Everything
 // is in an anonymous namespace; the vector policies never instantiate an estimator with
 // float (tails are masked), and nothing here calls an inline std:: function.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "../math/estimators.h"
 #include "est_kernels.h"
@@ -78,38 +81,58 @@ BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask 
 // stored per element (EwBlock::dsum): the sum costs no memory traffic, so the pass runs
 // at the speed of the plain backward. Lanes past the end of the block add nothing (the
 // masked-off lanes are zeroed: x = 0 may give NaN, e.g. q = 0 / 0).
+//
+// kNT (streaming dx): elements [0, h) up to out's 64-byte boundary go first, in lanes
+// 0 .. h - 1; the 16-element steps then start at element h, and their da vectors are
+// rotated by h (P::rotate16) so that element i still lands in lane i % 16 and every lane
+// adds the same elements in the same order: the sum has the plain loop's bits.
 template <class P, class F, bool kUni, bool kNT>
 void ew_sum_block(const F& f, const EwBlock& b) {
   using V = typename P::V;
   constexpr size_t kSub = 16 / P::kLanes;
   typename P::DAcc acc;
   P::dzero(acc);
-  auto step = [&](size_t o, size_t k) {
-    V dx, da;
-    f.backward(P::ld(b.x + o), kUni ? V(b.a1) : P::ld(b.a + o), P::ld(b.g + o), dx, da);
-    st_out<P, kNT>(b.out + o, dx);
-    P::dadd(acc, k, da);
-  };
   const size_t n = b.n;
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (size_t k = 0; k < kSub; ++k) step(i + k * P::kLanes, k);
-  if (i < n)
-    for (size_t k = 0; k < kSub; ++k) {
-      const size_t o = i + k * P::kLanes;
-      if (o + P::kLanes <= n) {
-        step(o, k);
-      } else if constexpr (P::kLanes > 1) {
-        if (o < n) {
-          const auto mk = P::tail(n - o);
-          V dx, da;
-          f.backward(P::ldm(b.x + o, mk), kUni ? V(b.a1) : P::ldm(b.a + o, mk), P::ldm(b.g + o, mk), dx, da);
-          P::stm(b.out + o, dx, mk);
-          P::dadd(acc, k, P::zero_off(da, mk));
-        }
-      }
+  // Vector k of the 16-element step at i, for elements below `end` (o < end): dx
+  // stored (streamed when kS and the vector is full), da returned with the lanes past
+  // `end` zeroed.
+  auto vec = [&](auto kS, size_t i, size_t k, size_t end) -> V {
+    const size_t o = i + k * P::kLanes;
+    V dx, da;
+    if (o + P::kLanes <= end) {
+      f.backward(P::ld(b.x + o), kUni ? V(b.a1) : P::ld(b.a + o), P::ld(b.g + o), dx, da);
+      st_out<P, decltype(kS)::value>(b.out + o, dx);
+      return da;
     }
-  if constexpr (kNT) P::fence();
+    if constexpr (P::kLanes > 1) {
+      const auto mk = P::tail(end - o);
+      f.backward(P::ldm(b.x + o, mk), kUni ? V(b.a1) : P::ldm(b.a + o, mk), P::ldm(b.g + o, mk), dx, da);
+      P::stm(b.out + o, dx, mk);
+      return P::zero_off(da, mk);
+    }
+    return V(0.0f);  // not reached: a scalar vector is full or past the end
+  };
+  using Plain = std::integral_constant<bool, false>;
+  size_t i = 0;
+  if constexpr (kNT) {
+    const size_t off = (reinterpret_cast<uintptr_t>(b.out) / sizeof(float)) % 16;
+    const size_t h = off ? (16 - off < n ? 16 - off : n) : 0;
+    for (size_t k = 0; k < kSub; ++k)
+      if (k * P::kLanes < h) P::dadd(acc, k, vec(Plain(), 0, k, h));
+    const typename P::Rot16 rot = P::rot16(h);
+    for (i = h; i < n; i += 16) {
+      V da[kSub], r[kSub];
+      for (size_t k = 0; k < kSub; ++k)
+        da[k] = i + k * P::kLanes < n ? vec(std::integral_constant<bool, true>(), i, k, n) : V(0.0f);
+      P::rotate16(da, rot, r);
+      for (size_t k = 0; k < kSub; ++k) P::dadd(acc, k, r[k]);
+    }
+    P::fence();
+  } else {
+    for (; i < n; i += 16)
+      for (size_t k = 0; k < kSub; ++k)
+        if (i + k * P::kLanes < n) P::dadd(acc, k, vec(Plain(), i, k, n));
+  }
   double l[16];
   P::dstore(acc, l);
   *b.dsum = lane_tree16(l);
@@ -172,11 +195,10 @@ BG_INLINE void ew_loop_any(const F& f, const EwBlock& b) {
   ew_loop<P, F, kFwd, kUni, false>(f, b);
 }
 
-// The block sum keeps element i in lane i % 16, so it streams only from an aligned start.
 template <class P, class F, bool kUni>
 BG_INLINE void ew_sum_block_any(const F& f, const EwBlock& b) {
   if constexpr (P::kLanes > 1) {
-    if (b.stream && ew_misaligned<P>(b) == 0) {
+    if (b.stream) {
       ew_sum_block<P, F, kUni, true>(f, b);
       return;
     }
