@@ -15,6 +15,7 @@ namespace detail {
 // .xor.popc (xnor_mma75.cu). Env BITGRAD_XNOR_CUDA=core never takes this path; =mma
 // takes it (either kernel) for every GEMM-shaped call and fails (BITGRAD_INVALID_ARGUMENT)
 // where it cannot run; =mma75 does the same with the m8n8k128 kernel on any sm_75+ device.
+// K = 0 (every dot is 0) always runs the CUDA-core kernel, forced or not.
 bool xnor_mma_try(int device, const XnorConvArgs& a, cudaStream_t stream, Status* st);
 
 // xnor_mma75.cu: whether the loaded image of the m8n8k128 kernel is compute_75+ on this
