@@ -77,8 +77,9 @@ Status alloc_pinned(size_t bytes, void** out);
 void free_pinned(void* ptr);
 
 // Runs fn(user) on a CUDA-owned thread once all work queued so far on the device's
-// stream is done (cudaLaunchHostFunc). fn must not call CUDA; it may hand off to Node
-// through a thread-safe function.
+// stream is done (cudaStreamAddCallback: unlike cudaLaunchHostFunc it also runs after a
+// device error, which it records for sticky_error()). fn must not call CUDA; it may hand
+// off to Node through a thread-safe function. On failure fn will never run.
 Status on_complete(int device, void (*fn)(void*), void* user);
 // Blocks until the device's stream is idle (for *Sync reads and tests only).
 Status synchronize(int device);

@@ -31,16 +31,19 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --f
 "$NODE" "$CLI" info --json > "$R/info.json" || { cat "$R/info.json"; echo "backend check failed"; exit 1; }
 "$NODE" "$CLI" info
 
-# Worst case by the timeouts below: about 7.8 minutes. $OUT returns at most 8 files:
+# Worst case by the timeouts below: 8 minutes (480 s). $OUT returns at most 8 files:
 # gpu-check.log info.json parity.json memcheck.log peers.json bench-gpu.json
 # bench-losses-gpu.json bench-xnor-gpu.json.
+echo "== lifetimes first: frees and worker teardown under pending GPU work; a failure may be a crash ($((SECONDS - t0)) s)"
+timeout 40 "$NODE" test/gpu/run-parity.js --match '^lifetimes' --budget-s 30; lifetimes=$?
+
 echo "== parity ($((SECONDS - t0)) s)"
-timeout 130 "$NODE" test/gpu/run-parity.js "$R/parity.json" --budget-s 110; parity=$?
+timeout 115 "$NODE" test/gpu/run-parity.js "$R/parity.json" --budget-s 95; parity=$?
 
 echo "== compute-sanitizer memcheck over a spread sample of the quick parity cases ($((SECONDS - t0)) s)"
 if command -v compute-sanitizer >/dev/null; then
-  timeout 110 compute-sanitizer --tool memcheck --leak-check no --error-exitcode 3 \
-    "$NODE" test/gpu/run-parity.js --quick --every 6 --budget-s 90 > "$R/memcheck.log" 2>&1; memcheck=$?
+  timeout 100 compute-sanitizer --tool memcheck --leak-check no --error-exitcode 3 \
+    "$NODE" test/gpu/run-parity.js --quick --every 6 --budget-s 80 > "$R/memcheck.log" 2>&1; memcheck=$?
   tail -5 "$R/memcheck.log"
 else
   echo "compute-sanitizer not found"; memcheck=127
@@ -60,5 +63,5 @@ timeout 45 "$NODE" bench/benchmark.js --gpu --out "$R/bench-gpu.json"; bench=$?
 timeout 55 "$NODE" bench/losses.js --gpu --out "$R/bench-losses-gpu.json" --torch-ce-json /tmp/bitgrad-peer-ce.json; losses=$?
 timeout 55 "$NODE" bench/xnor.js --gpu --out "$R/bench-xnor-gpu.json"; xnor=$?
 
-echo "== done in $((SECONDS - t0)) s: parity=$parity memcheck=$memcheck bench=$bench losses=$losses xnor=$xnor"
-[ $parity -eq 0 ] && [ $memcheck -eq 0 ] && [ $bench -eq 0 ] && [ $losses -eq 0 ] && [ $xnor -eq 0 ]
+echo "== done in $((SECONDS - t0)) s: lifetimes=$lifetimes parity=$parity memcheck=$memcheck bench=$bench losses=$losses xnor=$xnor"
+[ $lifetimes -eq 0 ] && [ $parity -eq 0 ] && [ $memcheck -eq 0 ] && [ $bench -eq 0 ] && [ $losses -eq 0 ] && [ $xnor -eq 0 ]

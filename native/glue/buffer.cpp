@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <new>
 #include <unistd.h>
 
 #include "../../cuda/backend.h"
@@ -418,11 +419,13 @@ Napi::Value ReadAsync(const Napi::CallbackInfo& info) {
   }
   // The destination array stays referenced until the copy lands.
   auto dst_ref = std::make_shared<Napi::Reference<Napi::TypedArray>>(Napi::Persistent(dst));
-  void* job = state(env).completion->prepare([deferred, dst_ref, pinned, bytes, device](Napi::Env env) {
+  // Set when neither a host callback nor a drain of the stream tells that the copy landed.
+  auto lost = std::make_shared<cuda::Status>();
+  void* job = state(env).completion->prepare([deferred, dst_ref, pinned, bytes, lost](Napi::Env env) {
     Napi::TypedArray out = dst_ref->Value();
-    cuda::Status err = cuda::sticky_error();
+    cuda::Status err = lost->ok ? cuda::sticky_error() : *lost;
     if (!err.ok) {
-      cuda::free_pinned(pinned);
+      if (lost->ok) cuda::free_pinned(pinned);  // else the copy may still be writing it
       deferred.Reject(status_error(env, err, "read").Value());
       return;
     }
@@ -432,8 +435,11 @@ Napi::Value ReadAsync(const Napi::CallbackInfo& info) {
   });
   st = cuda::on_complete(device, &Completion::post, job);
   if (!st.ok) {
-    Completion::post(job);  // runs the job (it reports the sticky error or resolves)
-    throw_status(env, st, "read");
+    // No callback will come: drain the stream instead, and let the job settle the promise
+    // returned below (throwing instead would leave that promise to reject unhandled,
+    // which ends the process).
+    if (!cuda::synchronize(device).ok) *lost = st;
+    Completion::post(job);
   }
   return deferred.Promise();
 }
@@ -458,7 +464,19 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
     st = cuda::copy_d2d(dd, dst.storage->ptr, src.storage->ptr, bytes);
   } else {
     // Across GPUs: stage through the host (rare; correctness over speed).
-    std::unique_ptr<uint8_t[]> tmp(new uint8_t[bytes]);
+    // nothrow: a std::bad_alloc unwinding into Node-API would terminate the process.
+    std::unique_ptr<uint8_t[]> tmp(new (std::nothrow) uint8_t[bytes]);
+    if (!tmp) {
+      const double requested = static_cast<double>(bytes);
+      const double available = static_cast<double>(cpu_available_bytes());
+      throw_error(env, ErrorKind::OutOfMemory, "BITGRAD_OUT_OF_MEMORY",
+                  "copy: out of host memory for staging between GPUs (requested " + std::to_string(bytes) + " bytes)",
+                  [&](Napi::Object o) {
+                    o.Set("requestedBytes", requested);
+                    o.Set("availableBytes", available);
+                    o.Set("device", "cpu");
+                  });
+    }
     read_blocking(env, *src.storage, tmp.get(), bytes);
     st = cuda::copy_h2d(dd, dst.storage->ptr, tmp.get(), bytes);
     if (st.ok) st = cuda::synchronize(dd);
@@ -522,7 +540,9 @@ Napi::Value SetMemoryCap(const Napi::CallbackInfo& info) {
   const int device = info[0].As<Napi::Number>().Int32Value();
   check_device(env, device);
   const double bytes = info[1].As<Napi::Number>().DoubleValue();
-  if (!(bytes >= 0)) throw_validation(env, "BITGRAD_INVALID_ARGUMENT", "cap must be >= 0");
+  // Also bounds the cast below (a double past int64 converts to an undefined value).
+  if (!(bytes >= 0) || bytes > 9007199254740991.0)
+    throw_validation(env, "BITGRAD_INVALID_ARGUMENT", "cap must be a non-negative safe integer");
   acct().cap_bytes[slot(device)] = static_cast<int64_t>(bytes);
   return env.Undefined();
 }

@@ -4,6 +4,7 @@
 #pragma once
 #include <napi.h>
 #include <functional>
+#include <memory>
 
 namespace bg {
 namespace glue {
@@ -21,10 +22,14 @@ class Completion {
   static void post(void* job);
 
  private:
+  struct Gate;
   struct Token;
-  static void call_js(Napi::Env env, Napi::Function, Completion* ctx, Token* token);
-  using Tsfn = Napi::TypedThreadSafeFunction<Completion, Token, &Completion::call_js>;
-  Tsfn tsfn_;
+  static void call_js(napi_env env, napi_value, void* context, void* data);
+  static void finalize(napi_env env, void* data, void* hint);
+  // Shared with every token: Node deletes the thread-safe function at environment
+  // teardown even while tokens still hold thread counts on it (Node < 24.14), so
+  // foreign threads must learn under a lock that it is gone.
+  std::shared_ptr<Gate> gate_;
   Napi::Env env_;
   size_t pending_ = 0;  // JS thread only
 };

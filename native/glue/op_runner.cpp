@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 #include "addon.h"
 
@@ -169,10 +170,12 @@ Napi::Value run_cuda(Napi::Env env, int device, bool async, const std::string& n
     return env.Undefined();
   }
   auto deferred = Napi::Promise::Deferred::New(env);
-  void* job = state(env).completion->prepare([deferred, host_report, name, verdict](Napi::Env env) {
-    cuda::Status err = cuda::sticky_error();
+  // Set when neither a host callback nor a drain of the stream tells that the report landed.
+  auto lost = std::make_shared<cuda::Status>();
+  void* job = state(env).completion->prepare([deferred, host_report, name, verdict, lost](Napi::Env env) {
+    cuda::Status err = lost->ok ? cuda::sticky_error() : *lost;
     Napi::Value e = err.ok ? verdict(env, host_report) : status_error(env, err, name).Value();
-    cuda::free_pinned(host_report);
+    if (lost->ok) cuda::free_pinned(host_report);  // else the copy may still be writing it
     if (e.IsUndefined())
       deferred.Resolve(env.Undefined());
     else
@@ -180,8 +183,11 @@ Napi::Value run_cuda(Napi::Env env, int device, bool async, const std::string& n
   });
   st = cuda::on_complete(device, &Completion::post, job);
   if (!st.ok) {
-    Completion::post(job);  // settles the promise from the JS thread later
-    throw_status(env, st, name);
+    // No callback will come: drain the stream so the job can read the report, and let the
+    // job settle the promise returned below (throwing instead would leave that promise to
+    // reject unhandled, which ends the process).
+    if (!cuda::synchronize(device).ok) *lost = st;
+    Completion::post(job);
   }
   return deferred.Promise();
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -129,7 +130,19 @@ template <class R>
 Napi::Value run_cpu_inline_if(Napi::Env env, bool async, bool small, const char* name, Operands& ops,
                               std::function<R()> work, Verdict<R> verdict) {
   if (!async || small) {
-    const R r = work();
+    R r{};
+    try {
+      r = work();
+    } catch (const std::bad_alloc&) {
+      // Kernels size scratch vectors by their input; a std::bad_alloc unwinding into
+      // Node-API would terminate the process.
+      Napi::Error oom = make_error(env, ErrorKind::OutOfMemory, "BITGRAD_OUT_OF_MEMORY",
+                                   std::string(name) + ": out of host memory for scratch");
+      if (!async) throw oom;
+      auto d = Napi::Promise::Deferred::New(env);
+      d.Reject(oom.Value());
+      return d.Promise();
+    }
     Napi::Value e = verdict(env, r);
     if (!async) {
       if (!e.IsUndefined()) throw Napi::Error(env, e);

@@ -17,5 +17,6 @@ module.exports = {
     ...require('./parity-xnor-train.js').cases,
     ...require('./parity-xnor-conv-train.js').cases,
     ...require('./parity-research.js').cases,
+    ...require('./lifetimes.js').cases,
   ],
 };

@@ -4,6 +4,7 @@
 //   --quick      skip the largest sizes (for compute-sanitizer runs)
 //   --every K    run every K-th case only (a spread sample, for compute-sanitizer)
 //   --budget-s N stop starting new cases after N seconds; the rest are reported as not run
+//   --match RE   only the cases whose name matches RE
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -21,6 +22,8 @@ function flag(name, dflt) {
   const quick = process.argv.includes('--quick');
   const every = Math.max(1, flag('--every', 1));
   const budgetMs = flag('--budget-s', Infinity) * 1000;
+  const mi = process.argv.indexOf('--match');
+  const match = mi >= 0 ? new RegExp(process.argv[mi + 1]) : null;
   const report = b.backend();
   const results = [];
   let notRun = 0;
@@ -31,6 +34,7 @@ function flag(name, dflt) {
     for (let i = 0; i < cases.length; i++) {
       const c = cases[i];
       if (i % every !== 0) continue;
+      if (match && !match.test(c.name)) continue;
       if (quick && /n=(65537|1048579)|\b(16384|131072|8192)\b/.test(c.name)) continue;
       if (Date.now() - t0 > budgetMs) {
         notRun++;
