@@ -108,8 +108,8 @@ struct Plan {
   int64_t bw;            // channels per weight block: 6 (tile) or 32 (direct)
   bool direct;           // XnorKernels::direct runs the tasks
   // [G * PB][Kw * 64] panels built once before the tasks when channels are split into
-  // several tasks per (group, pixel block), which would otherwise each build the same
-  // panel; null: every task builds its own.
+  // three or more tasks per (group, pixel block), which would otherwise each build the
+  // same panel; null: every task builds its own.
   const uint64_t* panels;
   uint64_t last_mask;
   const uint64_t* wp;    // [G][CB][Kw][bw]
@@ -693,7 +693,11 @@ void xnor_conv(const XnorConvArgs& a) {
       if (b.n > (size_t{1} << 20)) b.release();  // keep at most 8 MiB between calls
     }
   } release_large{shared_panels};
-  if (pl.chunks > 1) {
+  // Shared only from 3 channel chunks per panel: with 2, each task building its own copy
+  // in its own cache costs less than a separate build phase (one more fork and join)
+  // whose panels the tasks then read from the other core (ResNet-18 14x14x256 on 2
+  // threads: 61 -> 58.5 us).
+  if (pl.chunks > 2) {
     const int64_t Kw1 = pl.Kw > 0 ? pl.Kw : 1;
     uint64_t* sp = shared_panels.get(static_cast<size_t>(base * Kw1 * 64));
     // Fewer panels than threads (a small image): each panel's taps are split as well, so
