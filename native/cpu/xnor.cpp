@@ -120,6 +120,7 @@ struct Plan {
   const int32_t* pix_cnt;  // [ho * wo + 1]
   uint8_t* flags;         // [P][cout] (bits output through flags only)
   bool direct_bits;       // bits output: the SIMD epilogue packs whole words itself
+  bool fma;               // the C++ float epilogue may use the FMA instruction
 };
 
 // Panel build for a group whose channels start mid-word (build_panel takes the
@@ -290,6 +291,48 @@ bool border_rows(const Plan& pl, int64_t p0, int npix, const int32_t** rows) {
 // corrections once per pattern; a pixel looks its row up (null when nothing is
 // outside). Then the per-ISA SIMD epilogue (pixel-major, xnor_kernels.h) or the C++
 // loop below finishes the block.
+// The float epilogue of one pixel's nch channels: xnor_affine (math/xnor_epilogue.h),
+// then + residual.
+template <bool kFma>
+inline void affine_row_impl(const uint32_t* pcl, int64_t kt, const int32_t* cr, const float* al, const float* be,
+                            const float* res, float* o, int64_t nch) {
+  for (int64_t c = 0; c < nch; ++c) {
+    const int64_t dot = kt - 2 * static_cast<int64_t>(pcl[c * 64]) - (cr ? cr[c] : 0);
+    // With the FMA instruction, fmaf itself (the same single rounding).
+    float f = kFma ? __builtin_fmaf(static_cast<float>(dot), al[c], be ? be[c] : 0.0f)
+                   : xnor_affine(dot, al[c], be ? be[c] : 0.0f);
+    if (res) f += res[c];
+    o[c] = f;
+  }
+}
+void affine_row(const uint32_t* pcl, int64_t kt, const int32_t* cr, const float* al, const float* be, const float* res,
+                float* o, int64_t nch) {
+  affine_row_impl<false>(pcl, kt, cr, al, be, res, o, nch);
+}
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// This file is built for baseline x86-64, where fmaf is a libm call and its inline
+// emulation costs about 20 instructions; the AVX2 path runs this loop, and every AVX2
+// machine has FMA.
+__attribute__((target("fma"))) void affine_row_fma(const uint32_t* pcl, int64_t kt, const int32_t* cr,
+                                                   const float* al, const float* be, const float* res, float* o,
+                                                   int64_t nch) {
+  affine_row_impl<true>(pcl, kt, cr, al, be, res, o, nch);
+}
+bool has_fma() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("fma") != 0;
+  }();
+  return yes;
+}
+#else
+void affine_row_fma(const uint32_t* pcl, int64_t kt, const int32_t* cr, const float* al, const float* be,
+                    const float* res, float* o, int64_t nch) {
+  affine_row_impl<false>(pcl, kt, cr, al, be, res, o, nch);
+}
+bool has_fma() { return false; }
+#endif
+
 void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, const uint32_t* pc) {
   const XnorConvArgs& a = *pl.a;
   const int64_t c0 = cb0 * 6;
@@ -341,16 +384,9 @@ void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, c
       else
         for (int64_t c = 0; c < nch; ++c) o[c] = static_cast<int32_t>(kt - 2 * static_cast<int64_t>(pcl[c * 64]));
     } else if (a.out_type == 1) {
-      float* o = a.out_f32 + base;
-      const float* al = a.alpha + co0;
-      const float* be = a.beta ? a.beta + co0 : nullptr;
       const float* res = a.residual ? a.residual + base : nullptr;
-      for (int64_t c = 0; c < nch; ++c) {
-        const int64_t dot = kt - 2 * static_cast<int64_t>(pcl[c * 64]) - (cr ? cr[c] : 0);
-        float f = xnor_affine(dot, al[c], be ? be[c] : 0.0f);
-        if (res) f += res[c];
-        o[c] = f;
-      }
+      (pl.fma ? affine_row_fma : affine_row)(pcl, kt, cr, a.alpha + co0, a.beta ? a.beta + co0 : nullptr, res,
+                                                a.out_f32 + base, nch);
     } else {
       uint8_t* o = pl.flags + base;
       const float* al = a.alpha + co0;
@@ -634,6 +670,8 @@ void xnor_conv(const XnorConvArgs& a) {
   Plan pl;
   pl.a = &a;
   pl.kern = &tables().t[static_cast<int>(isa_info().active)];
+  // The forced scalar path stays baseline x86-64 here too (and so tests the emulation).
+  pl.fma = isa_info().active != Isa::Scalar && has_fma();
   pl.P = a.n * a.ho * a.wo;
   if (pl.P <= 0 || a.cout <= 0) return;
   pl.G = a.groups;
