@@ -17,25 +17,16 @@
 // float (tails are masked), and nothing here calls an inline std:: function.
 #pragma once
 #include <cstddef>
-#include <cstdint>
 #include <type_traits>
 
 #include "../math/estimators.h"
 #include "est_kernels.h"
 #include "lane_tree.h"
+#include "stream_stores.h"
 
 namespace bg {
 namespace cpu {
 namespace {
-
-// A full vector of `out`: streamed (kNT, aligned by the caller) or stored.
-template <class P, bool kNT>
-BG_INLINE void st_out(float* p, typename P::V v) {
-  if constexpr (kNT)
-    P::stream(p, v);
-  else
-    P::st(p, v);
-}
 
 // kUni: the parameter is b.a1 for every element (b.a is null).
 template <class P, class F, bool kFwd, bool kTail, bool kUni, bool kNT = false>
@@ -52,7 +43,7 @@ BG_INLINE void ew_step(const F& f, const EwBlock& b, size_t i, typename P::Mask 
     if (kTail)
       P::stm(b.out + i, v, m);
     else
-      st_out<P, kNT>(b.out + i, v);
+      store_out<P, kNT>(b.out + i, v);
   };
   const V x = ld(b.x);
   if constexpr (F::kParam) {
@@ -101,7 +92,7 @@ void ew_sum_block(const F& f, const EwBlock& b) {
     V dx, da;
     if (o + P::kLanes <= end) {
       f.backward(P::ld(b.x + o), kUni ? V(b.a1) : P::ld(b.a + o), P::ld(b.g + o), dx, da);
-      st_out<P, decltype(kS)::value>(b.out + o, dx);
+      store_out<P, decltype(kS)::value>(b.out + o, dx);
       return da;
     }
     if constexpr (P::kLanes > 1) {
@@ -112,18 +103,17 @@ void ew_sum_block(const F& f, const EwBlock& b) {
     }
     return V(0.0f);  // not reached: a scalar vector is full or past the end
   };
-  using Plain = std::integral_constant<bool, false>;
+  using Plain = std::false_type;
   size_t i = 0;
   if constexpr (kNT) {
-    const size_t off = (reinterpret_cast<uintptr_t>(b.out) / sizeof(float)) % 16;
-    const size_t h = off ? (16 - off < n ? 16 - off : n) : 0;
+    const size_t h = stream_head(b.out, 16, n);
     for (size_t k = 0; k < kSub; ++k)
       if (k * P::kLanes < h) P::dadd(acc, k, vec(Plain(), 0, k, h));
     const typename P::Rot16 rot = P::rot16(h);
     for (i = h; i < n; i += 16) {
       V da[kSub], r[kSub];
       for (size_t k = 0; k < kSub; ++k)
-        da[k] = i + k * P::kLanes < n ? vec(std::integral_constant<bool, true>(), i, k, n) : V(0.0f);
+        da[k] = i + k * P::kLanes < n ? vec(std::true_type(), i, k, n) : V(0.0f);
       P::rotate16(da, rot, r);
       for (size_t k = 0; k < kSub; ++k) P::dadd(acc, k, r[k]);
     }
@@ -155,25 +145,17 @@ BG_INLINE void ew_pair_step(const F& f, const EwBlock& b, size_t i) {
   const size_t j = i + P::kLanes;
   V d0, d1;
   f.backward2(P::ld(b.x + i), P::ld(b.g + i), P::ld(b.x + j), P::ld(b.g + j), d0, d1);
-  st_out<P, kNT>(b.out + i, d0);
-  st_out<P, kNT>(b.out + j, d1);
+  store_out<P, kNT>(b.out + i, d0);
+  store_out<P, kNT>(b.out + j, d1);
 }
 
-// Floats from b.out to the next vector-aligned address (0 when aligned).
-template <class P>
-BG_INLINE size_t ew_misaligned(const EwBlock& b) {
-  const size_t off = (reinterpret_cast<uintptr_t>(b.out) / sizeof(float)) % P::kLanes;
-  return off ? P::kLanes - off : 0;
-}
-
-// kNT: `out` is streamed; a masked first step reaches its vector alignment (a float
-// array is always 4-byte aligned).
+// kNT: `out` is streamed; a masked first step reaches its vector alignment.
 template <class P, class F, bool kFwd, bool kUni, bool kNT>
 BG_INLINE void ew_loop(const F& f, const EwBlock& b) {
   const size_t n = b.n;
   size_t i = 0;
   if constexpr (kNT) {
-    const size_t head = ew_misaligned<P>(b) < n ? ew_misaligned<P>(b) : n;
+    const size_t head = stream_head(b.out, P::kLanes, n);
     if (head) ew_step<P, F, kFwd, true, kUni>(f, b, 0, P::tail(head));
     i = head;
   }
@@ -186,24 +168,12 @@ BG_INLINE void ew_loop(const F& f, const EwBlock& b) {
 
 template <class P, class F, bool kFwd, bool kUni>
 BG_INLINE void ew_loop_any(const F& f, const EwBlock& b) {
-  if constexpr (P::kLanes > 1) {
-    if (b.stream) {
-      ew_loop<P, F, kFwd, kUni, true>(f, b);
-      return;
-    }
-  }
-  ew_loop<P, F, kFwd, kUni, false>(f, b);
+  with_streaming<P>(b.stream, [&](auto nt) { ew_loop<P, F, kFwd, kUni, decltype(nt)::value>(f, b); });
 }
 
 template <class P, class F, bool kUni>
 BG_INLINE void ew_sum_block_any(const F& f, const EwBlock& b) {
-  if constexpr (P::kLanes > 1) {
-    if (b.stream) {
-      ew_sum_block<P, F, kUni, true>(f, b);
-      return;
-    }
-  }
-  ew_sum_block<P, F, kUni, false>(f, b);
+  with_streaming<P>(b.stream, [&](auto nt) { ew_sum_block<P, F, kUni, decltype(nt)::value>(f, b); });
 }
 
 template <class P, template <class> class Op, bool kFwd>

@@ -3,14 +3,15 @@
 // policy shape as ew_engine.h). Included by scale_block_{scalar,avx2,avx512}.cpp after
 // their vector header; everything is in an anonymous namespace, vector policies never
 // instantiate a functor with float (tails are masked). Vector policies also have
-// P::stream / P::fence (non-temporal store of an aligned full vector, store fence).
+// P::stream / P::fence (non-temporal store of an aligned full vector, store fence; the
+// shared pieces of streaming are in stream_stores.h).
 #pragma once
 #include <cstddef>
-#include <cstdint>
 
 #include "../math/scaling.h"
 #include "lane_tree.h"
 #include "scale_kernels.h"
+#include "stream_stores.h"
 
 namespace bg {
 namespace cpu {
@@ -28,14 +29,10 @@ BG_INLINE void sc_step(const F& f, const float* x, const float* g, float* out, s
     o = f.grad(xv, ld(g));
   else
     o = f.fin(xv, ld(out));
-  if (kTail) {
+  if (kTail)
     P::stm(out + i, o, m);
-  } else {
-    if constexpr (kNT)
-      P::stream(out + i, o);
-    else
-      P::st(out + i, o);
-  }
+  else
+    store_out<P, kNT>(out + i, o);
 }
 
 // kNT: `out` is streamed (ScaleParams::stream); a masked first step reaches its vector
@@ -44,8 +41,7 @@ template <class P, class F, int kStage, bool kNT>
 BG_INLINE void sc_loop(const F& f, const float* x, const float* g, float* out, size_t n) {
   size_t i = 0;
   if constexpr (kNT) {
-    const size_t off = (reinterpret_cast<uintptr_t>(out) / sizeof(float)) % P::kLanes;
-    i = off ? (P::kLanes - off < n ? P::kLanes - off : n) : 0;
+    i = stream_head(out, P::kLanes, n);
     if (i) sc_step<P, F, kStage, true>(f, x, g, out, 0, P::tail(i));
   }
   for (; i + P::kLanes <= n; i += P::kLanes) sc_step<P, F, kStage, false, kNT>(f, x, g, out, i, typename P::Mask());
@@ -55,13 +51,7 @@ BG_INLINE void sc_loop(const F& f, const float* x, const float* g, float* out, s
 
 template <class P, class F, int kStage>
 BG_INLINE void sc_loop_any(const F& f, bool stream, const float* x, const float* g, float* out, size_t n) {
-  if constexpr (P::kLanes > 1) {
-    if (stream) {
-      sc_loop<P, F, kStage, true>(f, x, g, out, n);
-      return;
-    }
-  }
-  sc_loop<P, F, kStage, false>(f, x, g, out, n);
+  with_streaming<P>(stream, [&](auto nt) { sc_loop<P, F, kStage, decltype(nt)::value>(f, x, g, out, n); });
 }
 
 template <class P, template <class> class Row>
