@@ -286,11 +286,6 @@ bool border_rows(const Plan& pl, int64_t p0, int npix, const int32_t** rows) {
   return any;
 }
 
-// Zero padding: the correction of pixel (oy, ox) depends only on its border pattern
-// (which ky and kx taps fall outside the image), so xnor_conv sums the per-tap
-// corrections once per pattern; a pixel looks its row up (null when nothing is
-// outside). Then the per-ISA SIMD epilogue (pixel-major, xnor_kernels.h) or the C++
-// loop below finishes the block.
 // The float epilogue of one pixel's nch channels: xnor_affine (math/xnor_epilogue.h),
 // then + residual.
 template <bool kFma>
@@ -311,28 +306,25 @@ void affine_row(const uint32_t* pcl, int64_t kt, const int32_t* cr, const float*
 }
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 // This file is built for baseline x86-64, where fmaf is a libm call and its inline
-// emulation costs about 20 instructions; the AVX2 path runs this loop, and every AVX2
-// machine has FMA.
+// emulation costs more; the AVX2 path runs this loop, and simd.cpp selects AVX2 (or
+// AVX-512) only where the CPU has FMA.
 __attribute__((target("fma"))) void affine_row_fma(const uint32_t* pcl, int64_t kt, const int32_t* cr,
                                                    const float* al, const float* be, const float* res, float* o,
                                                    int64_t nch) {
   affine_row_impl<true>(pcl, kt, cr, al, be, res, o, nch);
-}
-bool has_fma() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("fma") != 0;
-  }();
-  return yes;
 }
 #else
 void affine_row_fma(const uint32_t* pcl, int64_t kt, const int32_t* cr, const float* al, const float* be,
                     const float* res, float* o, int64_t nch) {
   affine_row_impl<false>(pcl, kt, cr, al, be, res, o, nch);
 }
-bool has_fma() { return false; }
 #endif
 
+// Zero padding: the correction of pixel (oy, ox) depends only on its border pattern
+// (which ky and kx taps fall outside the image), so xnor_conv sums the per-tap
+// corrections once per pattern; a pixel looks its row up (null when nothing is
+// outside). Then the per-ISA SIMD epilogue (pixel-major, xnor_kernels.h) or the C++
+// loop below finishes the block.
 void epilogue(const Plan& pl, int64_t g, int64_t pb, int64_t cb0, int64_t cb1, const uint32_t* pc) {
   const XnorConvArgs& a = *pl.a;
   const int64_t c0 = cb0 * 6;
@@ -670,8 +662,9 @@ void xnor_conv(const XnorConvArgs& a) {
   Plan pl;
   pl.a = &a;
   pl.kern = &tables().t[static_cast<int>(isa_info().active)];
-  // The forced scalar path stays baseline x86-64 here too (and so tests the emulation).
-  pl.fma = isa_info().active != Isa::Scalar && has_fma();
+  // Every vector path implies FMA (simd.cpp); the forced scalar path stays baseline
+  // x86-64 here too (and so tests the emulation).
+  pl.fma = isa_info().active != Isa::Scalar;
   pl.P = a.n * a.ho * a.wo;
   if (pl.P <= 0 || a.cout <= 0) return;
   pl.G = a.groups;
