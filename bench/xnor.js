@@ -29,16 +29,25 @@ const quick = common.flag('--quick');
 const outFile = common.arg('--out', common.resultPath('bench-xnor.json'));
 const LIMIT = 683;
 
-function measureClock() {
-  const exe = path.join(os.tmpdir(), `bitgrad-clock-${process.pid}`);
+/**
+ * Builds bench/peers/<src> with `cc <flags>`, runs it and returns the number it prints;
+ * NaN where there is no compiler or the build or the run fails.
+ */
+function runPeerC(src, flags) {
+  const exe = path.join(os.tmpdir(), `bitgrad-${path.basename(src, '.c')}-${process.pid}`);
   try {
-    execSync(`cc -O1 -o ${exe} ${path.join(__dirname, 'peers', 'clock.c')}`, { stdio: 'ignore' });
-    const ghz = Number(execSync(exe, { encoding: 'utf8' }).trim());
-    fs.rmSync(exe, { force: true });
-    if (ghz > 0) return { ghz, method: 'dependent-add chain (bench/peers/clock.c), best of 60 x 32M adds' };
+    execSync(`cc ${flags} -o ${exe} ${path.join(__dirname, 'peers', src)}`, { stdio: 'ignore' });
+    return Number(execSync(exe, { encoding: 'utf8' }).trim());
   } catch {
-    /* fall through */
+    return NaN;
+  } finally {
+    fs.rmSync(exe, { force: true });
   }
+}
+
+function measureClock() {
+  const ghz = runPeerC('clock.c', '-O1');
+  if (ghz > 0) return { ghz, method: 'dependent-add chain (bench/peers/clock.c), best of 60 x 32M adds' };
   const m = /cpu MHz\s*:\s*([\d.]+)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
   return { ghz: m ? Number(m[1]) / 1000 : NaN, method: '/proc/cpuinfo cpu MHz' };
 }
@@ -50,16 +59,9 @@ function measureClock() {
  * null where the program cannot be built or run (no compiler, no AVX-512 VPOPCNTDQ).
  */
 function measureCeiling(ghz) {
-  const exe = path.join(os.tmpdir(), `bitgrad-popc-${process.pid}`);
-  try {
-    execSync(`cc -O1 -mavx512f -mavx512vpopcntdq -o ${exe} ${path.join(__dirname, 'peers', 'popc_ceiling.c')}`, { stdio: 'ignore' });
-    const g = Number(execSync(exe, { encoding: 'utf8' }).trim());
-    fs.rmSync(exe, { force: true });
-    if (g > 0) return { gBitMacPerS: g, bitMacPerCycle: g / ghz, method: 'vpxorq+vpopcntq+vpaddq, 12 register accumulators (bench/peers/popc_ceiling.c), best of 40' };
-  } catch {
-    fs.rmSync(exe, { force: true });
-  }
-  return null;
+  const g = runPeerC('popc_ceiling.c', '-O1 -mavx512f -mavx512vpopcntdq');
+  if (!(g > 0)) return null;
+  return { gBitMacPerS: g, bitMacPerCycle: g / ghz, method: 'vpxorq+vpopcntq+vpaddq, 12 register accumulators (bench/peers/popc_ceiling.c), best of 40' };
 }
 
 const rand = (n, seed) => common.uniform(n, seed, -0.5, 0.5, 'numrec');
