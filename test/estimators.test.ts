@@ -2,7 +2,7 @@
 // §1, §2, §3, §5, §7), float64 references, boundary values, finite differences for the
 // learnable thresholds, every SIMD path against the scalar one, threads, coded errors.
 import * as bitgrad from '../lib';
-import { expectClose, rejected, rng, thrown, uniform } from './helpers';
+import { expectClose, expectSameBits, rejected, rng, thrown, uniform } from './helpers';
 
 const B = bitgrad.binarize;
 const X = Float32Array.from([-1.6, -1.0, -0.6, -0.05, 0.0, 0.05, 0.1, 0.3, 1.0, 1.4]);
@@ -334,11 +334,6 @@ describe('SIMD paths and threads', () => {
     const g = uniform(r, n, -1, 1);
     const best = bitgrad.backend().cpu.simdBest;
     const paths = (['avx2', 'avx512'] as const).filter((p) => p === 'avx2' || best === 'avx512');
-    const same = (a: Float32Array, b: Float32Array, label: string) => {
-      expect(a.length).toBe(b.length);
-      if (Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) !== 0)
-        throw new Error(`${label}: streamed output differs from the sliced one`);
-    };
     const cases: [string, any, boolean][] = [
       ['ste', {}, false],
       ['fda', { n: 13 }, false], // two vectors per step
@@ -362,9 +357,9 @@ describe('SIMD paths and threads', () => {
         let first: number | undefined;
         for (const shift of [0, 3, 9]) {
           const into = new Float32Array(n + shift).subarray(shift); // 4 * shift bytes past 64-byte alignment
-          same(e.forwardSync(x, { ...o, into }), fwant, `${p} ${name} forward, shift ${shift}`);
+          expectSameBits(e.forwardSync(x, { ...o, into }), fwant, `${p} ${name} forward, shift ${shift} (streamed vs sliced)`);
           const b = e.backwardSync(x, g, { ...o, into });
-          same(b.grad, bwant, `${p} ${name} backward, shift ${shift}`);
+          expectSameBits(b.grad, bwant, `${p} ${name} backward, shift ${shift} (streamed vs sliced)`);
           if (!param) continue;
           // dalpha is summed in lanes that follow the element index, wherever the
           // streamed output starts: the same float for every shift.
@@ -390,7 +385,7 @@ describe('SIMD paths and threads', () => {
         alpha,
         shape: [1, 4, 1024, 1040],
       });
-      expect(Buffer.compare(Buffer.from(part.grad.buffer, part.grad.byteOffset, part.grad.byteLength), Buffer.from(whole.grad.buffer, s0 * per * 4, per * 4))).toBe(0);
+      expectSameBits(part.grad, whole.grad.subarray(s0 * per, (s0 + 1) * per), `rsign NCHW, sample ${s0}`);
       for (let c = 0; c < 4; c++) da[c] += (part.alphaGrad as Float32Array)[c];
     }
     expectClose(whole.alphaGrad as Float32Array, da, 1e-5, 1e-3);

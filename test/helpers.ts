@@ -35,6 +35,13 @@ export function expectClose(actual: ArrayLike<number> | number, expected: ArrayL
   }
 }
 
+/** Fails unless a and b have the same length and bytes (bit-identical floats). */
+export function expectSameBits(a: Float32Array, b: Float32Array, label: string): void {
+  if (a.length !== b.length) throw new Error(`${label}: length ${a.length} != ${b.length}`);
+  if (Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) !== 0)
+    throw new Error(`${label}: the bits differ`);
+}
+
 /** Runs fn and returns the thrown error (fails if nothing is thrown). */
 export function thrown(fn: () => unknown): any {
   try {

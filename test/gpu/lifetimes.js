@@ -4,6 +4,7 @@
 'use strict';
 const path = require('path');
 const { Worker } = require('worker_threads');
+const { assertClose } = require('./parity.js');
 
 const dist = process.env.BITGRAD_DIST || path.join(__dirname, '..', '..', 'dist', 'index.js');
 
@@ -11,14 +12,6 @@ function ramp(n, lo, hi) {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = lo + ((hi - lo) * ((i * 7919) % 1009)) / 1008;
   return out;
-}
-
-function sameBits(name, a, b) {
-  if (a.length !== b.length) throw new Error(`${name}: length ${a.length} != ${b.length}`);
-  for (let i = 0; i < a.length; i++) {
-    if (!(Object.is(a[i], b[i]) || Math.abs(a[i] - b[i]) <= 2e-6 * Math.abs(b[i]) + 1e-7))
-      throw new Error(`${name}: element ${i} is ${a[i]}, expected ${b[i]}`);
-  }
 }
 
 const cases = [];
@@ -40,8 +33,8 @@ add('lifetimes: inputs disposed right after an async op is queued; freed blocks 
   const junk = [b.tensor(new Float32Array(n).fill(NaN), [n], { device: 'cuda:0' }), b.tensor(new Float32Array(n).fill(-1), [n], { device: 'cuda:0' })];
   const out = await p;
   for (const j of junk) j.dispose();
-  sameBits('loss', await out.loss.data(), host.loss);
-  sameBits('grad', await out.grad.data(), host.grad);
+  assertClose('loss', await out.loss.data(), host.loss);
+  assertClose('grad', await out.grad.data(), host.grad);
   out.loss.dispose();
   out.grad.dispose();
 });
@@ -52,7 +45,7 @@ add('lifetimes: a tensor disposed while its async read is in flight still reads 
   const t = b.tensor(x, [n], { device: 'cuda:0' });
   const reads = [t.data(), t.data()];
   t.dispose();
-  for (const r of await Promise.all(reads)) sameBits('read', r, x);
+  for (const r of await Promise.all(reads)) assertClose('read', r, x);
 });
 
 add('lifetimes: terminating a worker with GPU completions pending does not crash the process', async (b) => {
@@ -85,7 +78,7 @@ add('lifetimes: terminating a worker with GPU completions pending does not crash
   const host = b.losses.bceWithLogitsSync(x, y, { reduction: 'none' });
   await b.scopeAsync(async () => {
     const out = await b.losses.bceWithLogits(b.tensor(x, [4099], { device: 'cuda:0' }), b.tensor(y, [4099], { device: 'cuda:0' }), { reduction: 'none' });
-    sameBits('loss', await out.loss.data(), host.loss);
+    assertClose('loss', await out.loss.data(), host.loss);
   });
 });
 

@@ -199,4 +199,4 @@ add('async GPU work does not block the event loop', async (b) => {
   });
 });
 
-module.exports = { cases, rng, uniform };
+module.exports = { cases, rng, uniform, assertClose };
